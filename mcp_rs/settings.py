@@ -1,0 +1,65 @@
+"""The resource server's settings: one typed object, read from the environment once at start-up."""
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class RSSettings:
+    server_url: str  # MCP_SERVER_URL: the canonical resource URI (RFC 8707 §2); the RS listens on it
+    issuer: str  # OAUTH_ISSUER: the AS, as named in RFC 9728 `authorization_servers`
+    as_url: str  # where the RS reaches the AS (introspection, legacy forwarding); OAUTH_ISSUER unless split
+    client_id: str  # the RS's own confidential client, for introspection
+    client_secret: str
+    scopes: tuple[str, ...] = ("mcp",)  # required on every request, advertised as `scopes_supported`
+    cache_seconds: float = 30.0  # positive introspection answers are reused this long, never past `exp`
+    introspection_timeout: float = 3.0  # seconds; past it the request fails (503), it never passes
+    bind_host: str = ""
+    bind_port: int = 0
+    name: str = "Demo MCP server"
+
+    @property
+    def mcp_path(self) -> str:
+        return urlsplit(self.server_url).path or "/"
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.server_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def resource_metadata_url(self) -> str:
+        # RFC 9728 §3.1: the well-known suffix is inserted between the host and the resource's path.
+        path = self.mcp_path if self.mcp_path != "/" else ""
+        return f"{self.origin}/.well-known/oauth-protected-resource{path}"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.as_url}/introspect/"
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> "RSSettings":
+        server_url = environ.get("MCP_SERVER_URL", "http://127.0.0.1:8001/mcp")
+        issuer = environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000")
+        secret = environ.get("MCP_RS_CLIENT_SECRET", "")
+        if not secret:
+            raise SystemExit(
+                "MCP_RS_CLIENT_SECRET is not set: run `python manage.py bootstrap_rs` on the AS and export what it prints"
+            )
+        parts = urlsplit(server_url)
+        bind = environ.get("MCP_BIND", "")
+        host, _, port = bind.rpartition(":") if bind else (parts.hostname, ":", "")
+        return cls(
+            server_url=server_url,
+            issuer=issuer,
+            as_url=environ.get("MCP_AS_URL", issuer).rstrip("/"),
+            client_id=environ.get("MCP_RS_CLIENT_ID", "mcp-resource-server"),
+            client_secret=secret,
+            scopes=tuple(environ.get("MCP_REQUIRED_SCOPES", "mcp").split()),
+            cache_seconds=float(environ.get("MCP_TOKEN_CACHE_SECONDS", "30")),
+            introspection_timeout=float(environ.get("MCP_INTROSPECTION_TIMEOUT", "3")),
+            bind_host=host or "127.0.0.1",
+            bind_port=int(port or parts.port or (443 if parts.scheme == "https" else 80)),
+            name=environ.get("MCP_SERVER_NAME", "Demo MCP server"),
+        )

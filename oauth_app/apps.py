@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OAuthAppConfig(AppConfig):
+    name = "oauth_app"
+    verbose_name = "MCP authorization server"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,34 @@
+"""System checks for configuration that would make this AS unsafe or broken."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@register(Tags.security)
+def check_issuer_is_https(app_configs, **kwargs):
+    """OAuth 2.1 §1.5: every AS endpoint is served over TLS. Plain http is for loopback development only."""
+    issuer = urlsplit(settings.OAUTH_ISSUER)
+    if issuer.scheme == "https" or issuer.hostname in LOOPBACK:
+        return []
+    return [
+        Error(
+            f"OAUTH_ISSUER {settings.OAUTH_ISSUER!r} is not https.",
+            hint="Serve the authorization server over https (e.g. behind a TLS proxy) and set OAUTH_ISSUER to it.",
+            id="oauth_app.E001",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_default_resource(app_configs, **kwargs):
+    from .resource_uri import canonical_resource_uri
+
+    try:
+        canonical_resource_uri(settings.MCP_AUTH["DEFAULT_RESOURCE"])
+    except ValueError:
+        return [Error("MCP_SERVER_URL is not an absolute http(s) URI without fragment.", id="oauth_app.E002")]
+    return []

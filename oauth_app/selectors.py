@@ -1,0 +1,73 @@
+"""Reads: resources, clients and tokens, each query in one place."""
+
+from django.conf import settings
+from oauth2_provider.models import get_access_token_model, get_application_model
+
+from .models import ProtectedResource
+from .resource_uri import canonical_resource_uri
+
+
+class UnknownResource(ValueError):
+    """A `resource` the AS does not issue tokens for (RFC 8707 §2: `invalid_target`)."""
+
+
+def resource_default() -> ProtectedResource | None:
+    return resource_get(uri=settings.MCP_AUTH["DEFAULT_RESOURCE"])
+
+
+def resource_get(*, uri: str) -> ProtectedResource | None:
+    try:
+        canonical = canonical_resource_uri(uri)
+    except ValueError:
+        return None
+    return ProtectedResource.objects.filter(uri=canonical).first()
+
+
+def resources_resolve(*, uris: list[str]) -> list[ProtectedResource]:
+    """The registered resources a request names, or the default one when it names none.
+
+    Raises UnknownResource for any URI that is not registered, and when no default is registered either:
+    the AS never issues a token without an audience.
+    """
+    if not uris:
+        default = resource_default()
+        if default is None:
+            raise UnknownResource("no resource was requested and no default resource is registered")
+        return [default]
+    resolved = []
+    for uri in uris:
+        resource = resource_get(uri=uri)
+        if resource is None:
+            raise UnknownResource(f"the resource {uri!r} is not served by this authorization server")
+        resolved.append(resource)
+    return resolved
+
+
+def resource_scopes_all() -> dict[str, str]:
+    scopes: dict[str, str] = {}
+    for resource in ProtectedResource.objects.only("scopes"):
+        scopes.update(resource.scopes)
+    return scopes
+
+
+def introspection_client_get(*, client_id: str):
+    """The confidential client `client_id` if it introspects for at least one resource, else None."""
+    Application = get_application_model()
+    return (
+        Application.objects.filter(
+            client_id=client_id,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            introspectable_resources__isnull=False,
+        )
+        .distinct()
+        .first()
+    )
+
+
+def introspection_client_resource_uris(*, client) -> set[str]:
+    return set(client.introspectable_resources.values_list("uri", flat=True))
+
+
+def access_token_by_checksum(*, checksum: str):
+    AccessToken = get_access_token_model()
+    return AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum).first()

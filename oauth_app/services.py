@@ -1,0 +1,88 @@
+"""Writes: every state change of this app, keyword-only, each in one transaction."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
+
+from . import selectors
+from .models import ProtectedResource
+from .resource_uri import canonical_resource_uri
+
+DEFAULT_SCOPES = {"mcp": "Use this MCP server's tools, resources and prompts as you"}
+
+
+@transaction.atomic
+def resource_register(*, uri: str, name: str, scopes: dict[str, str], introspection_client=None) -> ProtectedResource:
+    """Create or update the protected resource at `uri` (idempotent; `uri` is canonicalised on save)."""
+    resource, _ = ProtectedResource.objects.update_or_create(
+        uri=canonical_resource_uri(uri),
+        defaults={"name": name, "scopes": scopes, "introspection_client": introspection_client},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_server_bootstrap(*, client_secret: str | None = None) -> tuple[str, str]:
+    """Make the default MCP server known to the AS and give its RS a confidential client to introspect with.
+
+    Returns (client_id, client_secret). Secrets are stored hashed, so an existing one cannot be read back:
+    without `client_secret` a fresh one is generated and replaces the old one.
+    """
+    Application = get_application_model()
+    client_id = settings.MCP_AUTH["RS_CLIENT_ID"]
+    secret = client_secret or generate_client_secret()
+    application, _ = Application.objects.get_or_create(
+        client_id=client_id,
+        defaults={
+            "name": f"{settings.MCP_AUTH['DEFAULT_RESOURCE_NAME']} (resource server)",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
+        },
+    )
+    application.client_type = Application.CLIENT_CONFIDENTIAL
+    application.client_secret = secret  # hashed by ClientSecretField.pre_save
+    application.hash_client_secret = True
+    application.save()
+    existing = selectors.resource_default()
+    resource_register(
+        uri=settings.MCP_AUTH["DEFAULT_RESOURCE"],
+        name=existing.name if existing else settings.MCP_AUTH["DEFAULT_RESOURCE_NAME"],
+        scopes=existing.scopes if existing and existing.scopes else DEFAULT_SCOPES,
+        introspection_client=application,
+    )
+    return client_id, secret
+
+
+@transaction.atomic
+def dev_token_issue(*, user, resource: ProtectedResource, scopes: list[str], lifetime: int) -> str:
+    """Issue an access token for `user` and `resource` without a browser flow; returns the raw token.
+
+    For developing and testing MCP servers (the seed's "simple auth provider"). The token is stored hashed
+    like every other and belongs to a dedicated public client, so it shows up (and can be revoked) in the admin.
+    """
+    Application = get_application_model()
+    application, _ = Application.objects.get_or_create(
+        client_id="dev-token-issuer",
+        defaults={
+            "name": "Development tokens (manage.py issue_token)",
+            "client_type": Application.CLIENT_PUBLIC,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "redirect_uris": "",
+        },
+    )
+    raw = secrets.token_urlsafe(32)
+    token = get_access_token_model()(
+        user=user,
+        application=application,
+        expires=timezone.now() + timedelta(seconds=lifetime),
+        scope=" ".join(scopes),
+        resource=[resource.uri],
+    )
+    set_token_value(token, raw)
+    token.save()
+    return raw

@@ -1,0 +1,64 @@
+"""The authorization endpoint: DOT's AuthorizationView with this AS's policy in front of the consent page."""
+
+from urllib.parse import urlsplit
+
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.oauth2_backends import _add_iss_to_redirect
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views import AuthorizationView
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidScopeError
+
+from .. import selectors
+
+
+class AuthorizeView(AuthorizationView):
+    """Validates resource and scope before the user sees anything, and stamps `iss` on every redirect."""
+
+    template_name = "oauth_app/consent.html"
+
+    def validate_authorization_request(self, request):
+        scopes, credentials = super().validate_authorization_request(request)
+        try:
+            resources = selectors.resources_resolve(uris=request.GET.getlist("resource"))
+        except selectors.UnknownResource as exc:
+            raise self._redirect_error(CustomOAuth2Error(error="invalid_target", description=str(exc)), credentials)
+        offered = {scope for resource in resources for scope in resource.scopes}
+        if not set(scopes) <= offered:
+            raise self._redirect_error(
+                InvalidScopeError(description=f"the requested resource accepts only: {' '.join(sorted(offered))}"),
+                credentials,
+            )
+        # From here on DOT reads `resource` from the query: give it the canonical URIs, the default included,
+        # so the consent page, the hidden form field and the grant all name the same registered resource.
+        query = request.GET.copy()
+        query.setlist("resource", [resource.uri for resource in resources])
+        request.GET = query
+        self.resources = resources
+        return scopes, credentials
+
+    def _redirect_error(self, error, credentials):
+        error.state = credentials.get("state")
+        return OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
+
+    def get(self, request, *args, **kwargs):
+        # `approval_prompt=auto` would let the client skip consent on the strength of any earlier token,
+        # whatever resource it was for: the client does not get to decide that.
+        if "approval_prompt" in request.GET:
+            query = request.GET.copy()
+            del query["approval_prompt"]
+            request.GET = query
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if kwargs.get("application") is not None:
+            scope_words = selectors.resource_scopes_all()
+            context["resources"] = getattr(self, "resources", [])
+            context["scope_items"] = [(scope, scope_words.get(scope, scope)) for scope in kwargs.get("scopes", [])]
+            context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
+        return context
+
+    def redirect(self, redirect_to, application):
+        # RFC 9207 §2: `iss` on every authorization response, errors included (DOT adds it to successes only).
+        issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+        return super().redirect(_add_iss_to_redirect(redirect_to, issuer), application)

@@ -1,0 +1,22 @@
+"""RFC 8414 authorization server metadata."""
+
+import json
+
+from oauth2_provider.views import OAuthServerMetadataView
+
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class ServerMetadataView(OAuthServerMetadataView):
+    """DOT's document, with the introspection endpoint's real authentication methods.
+
+    DOT advertises the token endpoint's methods (`none` included) for introspection too; here only a resource
+    server's own client credentials are accepted (views/introspect.py), so the document says exactly that.
+    """
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        document = json.loads(response.content)
+        document["introspection_endpoint_auth_methods_supported"] = INTROSPECTION_AUTH_METHODS
+        response.content = json.dumps(document)
+        return response

@@ -1,0 +1,230 @@
+"""Settings for the django-mcp-auth authorization server.
+
+Every deployment choice comes from the environment, with a documented default (README, `.env.example`).
+The defaults give a working local set-up with no configuration at all: SQLite, DEBUG on, loopback URLs.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name, "")
+    return [item.strip() for item in value.split(",") if item.strip()] or default
+
+
+# --- The two URLs everything else derives from ------------------------------------------------------------
+# OAUTH_ISSUER is the AS's public base URL and its RFC 8414 `issuer`, byte for byte (RFC 8414 §3.3: clients
+# compare it by simple string comparison), so it is used verbatim and never rebuilt from request headers.
+OAUTH_ISSUER = os.environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000")
+# MCP_SERVER_URL is the RS's canonical resource URI (RFC 8707 §2, RFC 9728 `resource`).
+MCP_SERVER_URL = os.environ.get("MCP_SERVER_URL", "http://127.0.0.1:8001/mcp")
+
+_issuer = urlsplit(OAUTH_ISSUER)
+if _issuer.scheme not in {"http", "https"} or not _issuer.hostname or _issuer.path or _issuer.query:
+    # Endpoints are served at the root of the issuer's origin, so an issuer with a path would advertise URLs
+    # that do not exist; refuse it at start-up rather than serve metadata that clients will reject.
+    raise ImproperlyConfigured(f"OAUTH_ISSUER must be an http(s) origin with no path, got {OAUTH_ISSUER!r}")
+
+# Where the AS listens: the issuer's host and port unless OAUTH_BIND ("host:port") says otherwise, e.g. behind a
+# TLS-terminating proxy whose public issuer is https://auth.example.com.
+_bind = os.environ.get("OAUTH_BIND", "")
+AS_BIND_HOST, _, _bind_port = _bind.rpartition(":") if _bind else (_issuer.hostname, ":", "")
+AS_BIND_PORT = int(_bind_port or _issuer.port or (443 if _issuer.scheme == "https" else 80))
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only, refused otherwise
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [_issuer.hostname])
+
+# oauthlib refuses plain-http endpoints unless told otherwise. Allow it only for a loopback issuer, which is
+# what local development and the test-suite use; a public http issuer is refused by a system check instead.
+if _issuer.scheme == "http" and _issuer.hostname in {"127.0.0.1", "localhost", "::1"}:
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+INSTALLED_APPS = [
+    "oauth_app",  # first: its templates and `runserver` take precedence over the ones below
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent AS workers and the e2e tests write at once; wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# User passwords keep Django's PBKDF2 default. Client secrets are 128 random characters generated by the AS,
+# so a slow KDF adds nothing but ~0.3 s of CPU to every introspection and confidential token request; they
+# use a salted SHA-256 hasher instead (oauth_app/hashers.py), listed last so no user password ever gets it.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "oauth_app.hashers.ClientSecretHasher",
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG  # serve straight from the apps in development; `collectstatic` in production
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: the authorize redirect back from the login page is top-level
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _issuer.scheme == "https"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- OAuth 2.1 (django-oauth-toolkit) -------------------------------------------------------------------------
+ACCESS_TOKEN_LIFETIME = env_int("OAUTH_ACCESS_TOKEN_LIFETIME", 3600)
+REFRESH_TOKEN_LIFETIME = env_int("OAUTH_REFRESH_TOKEN_LIFETIME", 30 * 24 * 3600)
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # named so our FK migrates as swappable
+
+OAUTH2_PROVIDER = {
+    "OIDC_ISS_ENDPOINT": OAUTH_ISSUER,  # DOT's issuer for RFC 8414 metadata and RFC 9207 `iss`
+    "OAUTH2_VALIDATOR_CLASS": "oauth_app.validator.MCPOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "oauth_app.server.S256OnlyServer",
+    "SCOPES_BACKEND_CLASS": "oauth_app.scopes.ResourceScopes",
+    "CLIENT_SECRET_HASHER": "client_secret_sha256",
+    # OAuth 2.1: authorization code + PKCE only, S256 only (RFC 9700 §2.1.1).
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    # RFC 9207 mix-up defence; oauth_app adds `iss` to error redirects too.
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    # Tokens at rest are SHA-256 checksums only (RFC 9700 §4.14); no grace period, which would need plaintext.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # Refresh tokens rotate on every use; replaying a rotated one revokes the whole family (RFC 9700 §4.14.2).
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_LIFETIME,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # RFC 8252 §7.3: native clients listen on a loopback port chosen at run time.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    # RFC 7591 registration, open: MCP clients register themselves (public clients by default, see registration.py).
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    # What the RFC 8414 document advertises; each matches what the endpoints accept.
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none", "client_secret_basic", "client_secret_post"],
+}
+
+# --- This product's own settings ------------------------------------------------------------------------------
+MCP_AUTH = {
+    # Bound into every token whose request names no `resource` (2025-03-26 clients, Claude Code today).
+    "DEFAULT_RESOURCE": MCP_SERVER_URL,
+    "DEFAULT_RESOURCE_NAME": os.environ.get("MCP_SERVER_NAME", "Demo MCP server"),
+    # client_id of the RS's own confidential client, the one allowed to introspect for MCP_SERVER_URL.
+    "RS_CLIENT_ID": os.environ.get("MCP_RS_CLIENT_ID", "mcp-resource-server"),
+    # Dev-token command: refused outside DEBUG unless --force.
+    "DEV_TOKEN_LIFETIME": env_int("OAUTH_DEV_TOKEN_LIFETIME", 3600),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    # oauthlib and DOT log request bodies (codes, tokens, secrets) at DEBUG: never let that through.
+    "loggers": {
+        "oauthlib": {"level": "WARNING"},
+        "oauth2_provider": {"level": "WARNING"},
+        "django.server": {"level": "INFO"},
+    },
+}

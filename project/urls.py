@@ -1,0 +1,15 @@
+"""URLs of the authorization server. OAuth endpoints sit at the root of the issuer's origin."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from oauth_app.views.pages import home
+
+urlpatterns = [
+    path("", include("oauth_app.urls")),
+    path("", home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

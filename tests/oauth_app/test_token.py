@@ -1,0 +1,146 @@
+import pytest
+from django.conf import settings
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from tests.oauth_app.flow import exchange_code, obtain_code
+from tests.oauth_app.introspection import introspect
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def tokens(browser, client, public_client, pkce):
+    code = obtain_code(browser, public_client.client_id, pkce)
+    response = exchange_code(client, public_client.client_id, code, pkce)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def refresh(client, client_id: str, refresh_token: str):
+    return client.post(
+        "/token/", {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    )
+
+
+def test_code_exchange_issues_short_lived_bearer_and_refresh_token(tokens):
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == settings.ACCESS_TOKEN_LIFETIME == 3600
+    assert tokens["refresh_token"]
+    assert tokens["scope"] == "mcp"
+
+
+def test_request_without_resource_is_bound_to_the_mcp_server(client, tokens, rs_credentials):
+    # 2025-03-26 clients and Claude Code send no `resource`: the token must still have an audience.
+    claims = introspect(client, rs_credentials, tokens["access_token"])
+
+    assert claims["active"] is True
+    assert claims["aud"] == settings.MCP_SERVER_URL
+
+
+def test_resource_is_canonicalised_and_bound(browser, client, public_client, pkce, rs_credentials):
+    spelled_differently = settings.MCP_SERVER_URL.replace("http://", "HTTP://") + "/"
+    code = obtain_code(browser, public_client.client_id, pkce, resource=spelled_differently)
+    response = exchange_code(client, public_client.client_id, code, pkce, resource=spelled_differently)
+
+    assert response.status_code == 200, response.content
+    assert introspect(client, rs_credentials, response.json()["access_token"])["aud"] == settings.MCP_SERVER_URL
+
+
+def test_token_request_cannot_widen_to_another_resource(browser, client, public_client, pkce):
+    code = obtain_code(browser, public_client.client_id, pkce)
+
+    response = exchange_code(client, public_client.client_id, code, pkce, resource="https://elsewhere.example/mcp")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+
+
+def test_tokens_are_stored_as_checksums_only(tokens):
+    access = get_access_token_model().objects.get()
+    refresh_row = get_refresh_token_model().objects.get()
+
+    assert access.token == "" and refresh_row.token == ""
+    assert tokens["access_token"] not in (access.token_checksum, refresh_row.token_checksum)
+
+
+def test_wrong_code_verifier_is_invalid_grant(browser, client, public_client, pkce):
+    code = obtain_code(browser, public_client.client_id, pkce)
+    pkce.verifier = pkce.verifier[::-1]
+
+    response = exchange_code(client, public_client.client_id, code, pkce)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_authorization_code_is_single_use(browser, client, public_client, pkce):
+    code = obtain_code(browser, public_client.client_id, pkce)
+    assert exchange_code(client, public_client.client_id, code, pkce).status_code == 200
+
+    replay = exchange_code(client, public_client.client_id, code, pkce)
+
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+def test_refresh_rotates_and_keeps_the_audience(client, tokens, public_client, rs_credentials):
+    response = refresh(client, public_client.client_id, tokens["refresh_token"])
+
+    assert response.status_code == 200, response.content
+    rotated = response.json()
+    assert rotated["refresh_token"] != tokens["refresh_token"]
+    assert introspect(client, rs_credentials, rotated["access_token"])["aud"] == settings.MCP_SERVER_URL
+
+
+def test_replayed_refresh_token_revokes_the_whole_family(client, tokens, public_client, rs_credentials):
+    rotated = refresh(client, public_client.client_id, tokens["refresh_token"]).json()
+
+    replay = refresh(client, public_client.client_id, tokens["refresh_token"])
+
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    # RFC 9700 §4.14.2: reuse means theft; the legitimate holder's newer tokens die too.
+    assert refresh(client, public_client.client_id, rotated["refresh_token"]).status_code == 400
+    assert introspect(client, rs_credentials, rotated["access_token"]) == {"active": False}
+
+
+def test_refresh_tokens_have_a_finite_lifetime():
+    assert 0 < settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] <= 90 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"grant_type": "password", "username": "alice", "password": "correct horse battery"},
+        {"grant_type": "client_credentials"},
+        {"grant_type": "authorization_code", "code": "nope", "redirect_uri": "x", "code_verifier": "y"},
+        {"grant_type": "refresh_token", "refresh_token": "nope"},
+    ],
+    ids=["empty", "password", "client-credentials", "bad-code", "bad-refresh"],
+)
+def test_bad_token_requests_get_rfc6749_json_errors(client, public_client, data):
+    response = client.post("/token/", {"client_id": public_client.client_id, **data})
+
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] in {
+        "invalid_request",
+        "unsupported_grant_type",
+        "invalid_grant",
+        "unauthorized_client",
+        "invalid_client",
+    }
+
+
+def test_revoked_access_token_introspects_inactive(client, tokens, public_client, rs_credentials):
+    response = client.post(
+        "/revoke_token/",
+        {"token": tokens["access_token"], "token_type_hint": "access_token", "client_id": public_client.client_id},
+    )
+
+    assert response.status_code == 200
+    assert introspect(client, rs_credentials, tokens["access_token"]) == {"active": False}
