@@ -50,4 +50,7 @@ def pkce() -> Pkce:
 @pytest.fixture(autouse=True)
 def fast_user_passwords(settings):
     """PBKDF2 for people's passwords is right in production and only slows tests; client secrets keep theirs."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "oauth_app.hashers.ClientSecretHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "oauth_app.hashers.ClientSecretHasher",
+    ]

@@ -36,7 +36,9 @@ class BearerGuard:
             return
         if any(key == "access_token" for key, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"))):
             # MCP authorization: tokens MUST NOT be in the query string (they end up in logs and Referer).
-            await self._reject(send, 400, "invalid_request", "access tokens are accepted in the Authorization header only")
+            await self._reject(
+                send, 400, "invalid_request", "access tokens are accepted in the Authorization header only"
+            )
             return
         token = self._bearer_token(scope)
         if token is None:
@@ -48,7 +50,9 @@ class BearerGuard:
             await self._unavailable(send)
             return
         if access is None:
-            await self._reject(send, 401, "invalid_token", "the access token is invalid, expired, or not for this server")
+            await self._reject(
+                send, 401, "invalid_token", "the access token is invalid, expired, or not for this server"
+            )
             return
         if not set(self.settings.scopes) <= set(access.scopes):
             await self._reject(send, 403, "insufficient_scope", "the access token lacks a required scope")
@@ -69,7 +73,10 @@ class BearerGuard:
         params = []
         if error:
             params += [f'error="{error}"', f'error_description="{description}"']
-        params += [f'resource_metadata="{self.settings.resource_metadata_url}"', f'scope="{" ".join(self.settings.scopes)}"']
+        params += [
+            f'resource_metadata="{self.settings.resource_metadata_url}"',
+            f'scope="{" ".join(self.settings.scopes)}"',
+        ]
         return "Bearer " + ", ".join(params)
 
     async def _reject(self, send: Send, status: int, error: str | None, description: str | None) -> None:
@@ -84,9 +91,15 @@ class BearerGuard:
 
 async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]]) -> None:
     payload = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

@@ -55,7 +55,11 @@ def legacy_routes(settings: RSSettings, http: httpx.AsyncClient) -> list[tuple[s
             )
         except httpx.HTTPError:
             return JSONResponse({"error": "temporarily_unavailable"}, status_code=503, headers={"Retry-After": "5"})
-        passed = {k: v for k, v in upstream.headers.items() if k in ("content-type", "cache-control", "pragma", "www-authenticate")}
+        passed = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k in ("content-type", "cache-control", "pragma", "www-authenticate")
+        }
         return Response(upstream.content, status_code=upstream.status_code, headers=passed)
 
     return [

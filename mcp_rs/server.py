@@ -74,9 +74,12 @@ def create_server(settings: RSSettings) -> MCPServer:
     return server
 
 
-def create_app(settings: RSSettings):
-    """The ASGI app: MCP at MCP_SERVER_URL's path behind BearerGuard, RFC 9728 metadata, legacy routes."""
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+def create_app(settings: RSSettings, *, http: httpx.AsyncClient | None = None):
+    """The ASGI app: MCP at MCP_SERVER_URL's path behind BearerGuard, RFC 9728 metadata, legacy routes.
+
+    `http` is the one client used to reach the AS (pooled, keep-alive); by default a new one.
+    """
+    http = http or httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     verifier = IntrospectionTokenVerifier(settings, http=http, cache=TTLCache())
     server = create_server(settings)
 
@@ -91,7 +94,10 @@ def create_app(settings: RSSettings):
         return JSONResponse(document, headers={"Access-Control-Allow-Origin": "*"})
 
     metadata_path = settings.resource_metadata_url.removeprefix(settings.origin)
-    for path, methods, handler in [(metadata_path, ["GET"], protected_resource_metadata), *legacy_routes(settings, http)]:
+    for path, methods, handler in [
+        (metadata_path, ["GET"], protected_resource_metadata),
+        *legacy_routes(settings, http),
+    ]:
         server.custom_route(path, methods=methods)(handler)
     app = server.streamable_http_app(
         streamable_http_path=settings.mcp_path,

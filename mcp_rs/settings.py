@@ -40,26 +40,30 @@ class RSSettings:
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "RSSettings":
-        server_url = environ.get("MCP_SERVER_URL", "http://127.0.0.1:8001/mcp")
-        issuer = environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000")
-        secret = environ.get("MCP_RS_CLIENT_SECRET", "")
+        def env(name: str, default: str) -> str:
+            return environ.get(name) or default  # unset and empty both mean the default
+
+        server_url = env("MCP_SERVER_URL", "http://127.0.0.1:8001/mcp")
+        issuer = env("OAUTH_ISSUER", "http://127.0.0.1:8000")
+        secret = env("MCP_RS_CLIENT_SECRET", "")
         if not secret:
             raise SystemExit(
-                "MCP_RS_CLIENT_SECRET is not set: run `python manage.py bootstrap_rs` on the AS and export what it prints"
+                "MCP_RS_CLIENT_SECRET is not set: run `python manage.py bootstrap_rs` "
+                "on the AS and export what it prints"
             )
         parts = urlsplit(server_url)
-        bind = environ.get("MCP_BIND", "")
+        bind = env("MCP_BIND", "")
         host, _, port = bind.rpartition(":") if bind else (parts.hostname, ":", "")
         return cls(
             server_url=server_url,
             issuer=issuer,
-            as_url=environ.get("MCP_AS_URL", issuer).rstrip("/"),
-            client_id=environ.get("MCP_RS_CLIENT_ID", "mcp-resource-server"),
+            as_url=env("MCP_AS_URL", issuer).rstrip("/"),
+            client_id=env("MCP_RS_CLIENT_ID", "mcp-resource-server"),
             client_secret=secret,
-            scopes=tuple(environ.get("MCP_REQUIRED_SCOPES", "mcp").split()),
-            cache_seconds=float(environ.get("MCP_TOKEN_CACHE_SECONDS", "30")),
-            introspection_timeout=float(environ.get("MCP_INTROSPECTION_TIMEOUT", "3")),
+            scopes=tuple(env("MCP_REQUIRED_SCOPES", "mcp").split()),
+            cache_seconds=float(env("MCP_TOKEN_CACHE_SECONDS", "30")),
+            introspection_timeout=float(env("MCP_INTROSPECTION_TIMEOUT", "3")),
             bind_host=host or "127.0.0.1",
             bind_port=int(port or parts.port or (443 if parts.scheme == "https" else 80)),
-            name=environ.get("MCP_SERVER_NAME", "Demo MCP server"),
+            name=env("MCP_SERVER_NAME", "Demo MCP server"),
         )

@@ -36,7 +36,9 @@ class IntrospectionTokenVerifier:
     token stops working within that window.
     """
 
-    def __init__(self, settings: RSSettings, *, http: httpx.AsyncClient, cache: TTLCache | None = None, clock=time.time):
+    def __init__(
+        self, settings: RSSettings, *, http: httpx.AsyncClient, cache: TTLCache | None = None, clock=time.time
+    ):
         self.settings = settings
         self.http = http
         self.cache = cache if cache is not None else TTLCache()

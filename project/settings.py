@@ -14,6 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name) or default  # unset and empty both mean the default
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -34,9 +38,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 # --- The two URLs everything else derives from ------------------------------------------------------------
 # OAUTH_ISSUER is the AS's public base URL and its RFC 8414 `issuer`, byte for byte (RFC 8414 §3.3: clients
 # compare it by simple string comparison), so it is used verbatim and never rebuilt from request headers.
-OAUTH_ISSUER = os.environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000")
+OAUTH_ISSUER = env_str("OAUTH_ISSUER", "http://127.0.0.1:8000")
 # MCP_SERVER_URL is the RS's canonical resource URI (RFC 8707 §2, RFC 9728 `resource`).
-MCP_SERVER_URL = os.environ.get("MCP_SERVER_URL", "http://127.0.0.1:8001/mcp")
+MCP_SERVER_URL = env_str("MCP_SERVER_URL", "http://127.0.0.1:8001/mcp")
 
 _issuer = urlsplit(OAUTH_ISSUER)
 if _issuer.scheme not in {"http", "https"} or not _issuer.hostname or _issuer.path or _issuer.query:
@@ -46,13 +50,13 @@ if _issuer.scheme not in {"http", "https"} or not _issuer.hostname or _issuer.pa
 
 # Where the AS listens: the issuer's host and port unless OAUTH_BIND ("host:port") says otherwise, e.g. behind a
 # TLS-terminating proxy whose public issuer is https://auth.example.com.
-_bind = os.environ.get("OAUTH_BIND", "")
+_bind = env_str("OAUTH_BIND", "")
 AS_BIND_HOST, _, _bind_port = _bind.rpartition(":") if _bind else (_issuer.hostname, ":", "")
 AS_BIND_PORT = int(_bind_port or _issuer.port or (443 if _issuer.scheme == "https" else 80))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
@@ -108,7 +112,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -208,9 +212,9 @@ OAUTH2_PROVIDER = {
 MCP_AUTH = {
     # Bound into every token whose request names no `resource` (2025-03-26 clients, Claude Code today).
     "DEFAULT_RESOURCE": MCP_SERVER_URL,
-    "DEFAULT_RESOURCE_NAME": os.environ.get("MCP_SERVER_NAME", "Demo MCP server"),
+    "DEFAULT_RESOURCE_NAME": env_str("MCP_SERVER_NAME", "Demo MCP server"),
     # client_id of the RS's own confidential client, the one allowed to introspect for MCP_SERVER_URL.
-    "RS_CLIENT_ID": os.environ.get("MCP_RS_CLIENT_ID", "mcp-resource-server"),
+    "RS_CLIENT_ID": env_str("MCP_RS_CLIENT_ID", "mcp-resource-server"),
     # Dev-token command: refused outside DEBUG unless --force.
     "DEV_TOKEN_LIFETIME": env_int("OAUTH_DEV_TOKEN_LIFETIME", 3600),
 }

@@ -21,7 +21,8 @@ class AuthorizeView(AuthorizationView):
         try:
             resources = selectors.resources_resolve(uris=request.GET.getlist("resource"))
         except selectors.UnknownResource as exc:
-            raise self._redirect_error(CustomOAuth2Error(error="invalid_target", description=str(exc)), credentials)
+            error = CustomOAuth2Error(error="invalid_target", description=str(exc))
+            raise self._redirect_error(error, credentials) from exc
         offered = {scope for resource in resources for scope in resource.scopes}
         if not set(scopes) <= offered:
             raise self._redirect_error(

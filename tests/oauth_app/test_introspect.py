@@ -74,7 +74,11 @@ def test_public_client_cannot_introspect_even_with_the_device_code_shortcut(clie
     # DOT's own view authenticates any public client that claims the device-code grant, secret-less.
     response = client.post(
         "/introspect/",
-        {"token": token, "client_id": public_client.client_id, "grant_type": "urn:ietf:params:oauth:grant-type:device_code"},
+        {
+            "token": token,
+            "client_id": public_client.client_id,
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        },
     )
 
     assert response.status_code == 401
@@ -90,7 +94,9 @@ def test_confidential_client_that_is_not_a_resource_server_is_refused(client, to
     )
     other.save()
 
-    response = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(other.client_id, "a-secret-of-its-own"))
+    response = client.post(
+        "/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(other.client_id, "a-secret-of-its-own")
+    )
 
     assert response.status_code == 401
 

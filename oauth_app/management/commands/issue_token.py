@@ -20,8 +20,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, resource, scope, lifetime, force, **options):
         if not settings.DEBUG and not force:
-            raise CommandError("refused: DJANGO_DEBUG is off. Tokens minted by hand skip login and consent; "
-                               "pass --force if you really mean it.")
+            raise CommandError(
+                "refused: DJANGO_DEBUG is off. Tokens minted by hand skip login and consent; "
+                "pass --force if you really mean it."
+            )
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"no user named {username!r}")

@@ -24,14 +24,24 @@ class Command(BaseCommand):
         self._offer_first_user()
         # The RS gets its credentials through its environment only: they are never printed or written down.
         env = {**os.environ, "MCP_RS_CLIENT_ID": client_id, "MCP_RS_CLIENT_SECRET": secret}
-        auth_server = [sys.executable, "-m", "uvicorn", "project.asgi:application",
-                       "--host", settings.AS_BIND_HOST, "--port", str(settings.AS_BIND_PORT)]
+        auth_server = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "project.asgi:application",
+            "--host",
+            settings.AS_BIND_HOST,
+            "--port",
+            str(settings.AS_BIND_PORT),
+        ]
         children = [subprocess.Popen(auth_server, env=env), subprocess.Popen([sys.executable, "-m", "mcp_rs"], env=env)]
-        self.stdout.write(self.style.SUCCESS(
-            f"\nAuthorization server: {settings.OAUTH_ISSUER}  (admin: {settings.OAUTH_ISSUER}/admin/)\n"
-            f"MCP server:           {settings.MCP_SERVER_URL}\n"
-            f"Point your MCP client at {settings.MCP_SERVER_URL}. Ctrl-C stops both.\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nAuthorization server: {settings.OAUTH_ISSUER}  (admin: {settings.OAUTH_ISSUER}/admin/)\n"
+                f"MCP server:           {settings.MCP_SERVER_URL}\n"
+                f"Point your MCP client at {settings.MCP_SERVER_URL}. Ctrl-C stops both.\n"
+            )
+        )
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
         try:
             while all(child.poll() is None for child in children):
