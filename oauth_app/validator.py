@@ -29,7 +29,18 @@ def bound_resource_uris(request) -> list[str]:
     return [resource.uri for resource in resources]
 
 
+# OAuth 2.1 for MCP: people authorize clients. No grant issues a token without a user behind it.
+TOKEN_GRANT_TYPES = {"authorization_code", "refresh_token"}
+
+
 class MCPOAuth2Validator(OAuth2Validator):
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        # client_credentials would mint user-less tokens bound (by default) to the MCP server; the RS's own
+        # confidential client only introspects. Device code, password and implicit are off for everyone.
+        if grant_type not in TOKEN_GRANT_TYPES:
+            return False
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
     def _create_authorization_code(self, request, code, expires=None):
         request.resource = bound_resource_uris(request)
         return super()._create_authorization_code(request, code, expires)

@@ -7,7 +7,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.e2e.stack import running_stack
+from tests.e2e.stack import ROOT, free_port, running_stack, throwaway_database, wait_until_up
 
 
 def pids_alive(pids: list[int]) -> list[int]:
@@ -34,3 +34,37 @@ def test_one_signal_stops_both_servers(tmp_path, sig):
         for url in (stack.issuer, stack.rs_origin):
             with pytest.raises(httpx.ConnectError):
                 httpx.get(url, timeout=2)
+
+
+def test_make_run_sets_everything_up_and_ctrl_c_stops_it(tmp_path):
+    as_port, rs_port = free_port(), free_port()
+    issuer, server_url = f"http://127.0.0.1:{as_port}", f"http://127.0.0.1:{rs_port}/mcp"
+    with throwaway_database(tmp_path) as database_url:
+        env = {**os.environ, "OAUTH_ISSUER": issuer, "MCP_SERVER_URL": server_url, "DATABASE_URL": database_url}
+        env.pop("MCP_RS_CLIENT_SECRET", None)
+        make = subprocess.Popen(
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            wait_until_up(f"{issuer}/.well-known/oauth-authorization-server", timeout=120)
+            wait_until_up(f"{server_url.removesuffix('/mcp')}/.well-known/oauth-protected-resource/mcp")
+            # A fresh database was migrated and the MCP server registered with its scope.
+            assert httpx.get(f"{issuer}/.well-known/oauth-authorization-server").json()["scopes_supported"] == ["mcp"]
+            assert httpx.post(server_url, json={}).status_code == 401
+        finally:
+            os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+            output, _ = make.communicate(timeout=30)
+
+    assert f"Point your MCP client at {server_url}" in output
+    assert "createsuperuser" in output  # no user yet, and no terminal to ask in
+    assert "MCP_RS_CLIENT_SECRET" not in output  # the RS's secret is handed over, never printed
+    for url in (issuer, server_url):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url, timeout=2)

@@ -41,3 +41,28 @@ def test_bad_registrations_get_invalid_client_metadata(client, body):
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client_metadata"
+
+
+@pytest.mark.parametrize(
+    "grant_types",
+    [["client_credentials"], ["implicit"], ["password"], ["urn:ietf:params:oauth:grant-type:device_code"]],
+)
+def test_only_authorization_code_clients_can_register(client, grant_types):
+    response = register(
+        client, {**METADATA, "grant_types": grant_types, "token_endpoint_auth_method": "client_secret_basic"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert not get_application_model().objects.exists()
+
+
+def test_no_client_gets_a_token_without_a_user(client, rs_credentials):
+    # Even the resource server's own confidential client, which holds a client_credentials grant type.
+    response = client.post(
+        "/token/",
+        {"grant_type": "client_credentials", "client_id": rs_credentials[0], "client_secret": rs_credentials[1]},
+    )
+
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in {"unauthorized_client", "unsupported_grant_type", "invalid_client"}
