@@ -12,7 +12,7 @@ from .views.authorize import AuthorizeView
 from .views.introspect import IntrospectView
 from .views.metadata import ServerMetadataView
 from .views.registration import RegisterView
-from .views.token import TokenView
+from .views.token import RevokeTokenView, TokenView
 
 app_name = "oauth2_provider"
 
@@ -20,7 +20,7 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", ServerMetadataView.as_view(), name="oauth-server-metadata"),
     path("authorize/", AuthorizeView.as_view(), name="authorize"),
     path("token/", TokenView.as_view(), name="token"),
-    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", IntrospectView.as_view(), name="introspect"),
     path("register/", RegisterView.as_view(), name="dcr-register"),
     path(

@@ -14,6 +14,7 @@ from oauth2_provider.compat import login_not_required
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from .. import selectors
+from .errors import JsonMethodNotAllowedMixin
 
 
 def _client_credentials(request) -> tuple[str, str] | None:
@@ -37,7 +38,7 @@ def _epoch(moment) -> int:
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class IntrospectView(View):
+class IntrospectView(JsonMethodNotAllowedMixin, View):
     """Who may ask, and what they learn, is the AS's policy (RFC 7662 §2.1, §4):
 
     - only a confidential client that is the introspection client of a registered resource may call it, with
@@ -47,11 +48,6 @@ class IntrospectView(View):
     """
 
     http_method_names = ["post"]  # RFC 7662 §2.1: POST; a token in a query string ends up in logs
-
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        response = JsonResponse({"error": "invalid_request", "error_description": "use POST"}, status=405)
-        response["Allow"] = "POST"
-        return response
 
     def post(self, request, *args, **kwargs):
         client = self._authenticate(request)

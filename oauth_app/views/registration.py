@@ -6,10 +6,12 @@ from django.http import JsonResponse
 from django.utils import timezone
 from oauth2_provider.views import DynamicClientRegistrationView
 
+from .errors import JsonMethodNotAllowedMixin
+
 REGISTRABLE_GRANT_TYPES = {"authorization_code", "refresh_token"}
 
 
-class RegisterView(DynamicClientRegistrationView):
+class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
     """DOT's registration endpoint, with three corrections.
 
     - Only clients that act for a person can register (authorization_code, with refresh_token): DOT would also

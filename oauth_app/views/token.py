@@ -1,9 +1,12 @@
-"""The token endpoint (RFC 6749 §3.2)."""
+"""The token endpoint (RFC 6749 §3.2) and the revocation endpoint (RFC 7009)."""
 
+from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import TokenView as DOTTokenView
 
+from .errors import JsonMethodNotAllowedMixin
 
-class TokenView(DOTTokenView):
+
+class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
     """DOT's token endpoint, with every error labelled as the JSON it is (RFC 6749 §5.2).
 
     Errors raised while saving the token (DOT's RFC 8707 `invalid_target`, for one) come back with a JSON body
@@ -16,3 +19,7 @@ class TokenView(DOTTokenView):
             response["Content-Type"] = "application/json"
             response["Cache-Control"] = "no-store"
         return response
+
+
+class RevokeTokenView(JsonMethodNotAllowedMixin, DOTRevokeTokenView):
+    pass
