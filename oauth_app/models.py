@@ -39,3 +39,18 @@ class ProtectedResource(models.Model):
     def save(self, *args, **kwargs):
         self.uri = canonical_resource_uri(self.uri)
         super().save(*args, **kwargs)
+
+
+class RedeemedAuthorizationCode(models.Model):
+    """Remembers which token family an authorization code produced, after the code itself is gone.
+
+    RFC 6749 §4.1.2: a code used twice means it leaked; the AS denies the second use and SHOULD revoke the tokens
+    the first one issued. DOT deletes the grant on redemption, so the link is kept here, keyed by a checksum.
+    """
+
+    code_checksum = models.CharField(max_length=64, unique=True)
+    token_family = models.UUIDField()
+    redeemed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"code redeemed at {self.redeemed_at:%Y-%m-%d %H:%M:%S} (family {self.token_family})"

@@ -1,5 +1,6 @@
 """Writes: every state change of this app, keyword-only, each in one transaction."""
 
+import hashlib
 import secrets
 from datetime import timedelta
 
@@ -7,10 +8,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_refresh_token_model,
+    set_token_value,
+)
 
 from . import selectors
-from .models import ProtectedResource
+from .models import ProtectedResource, RedeemedAuthorizationCode
 from .resource_uri import canonical_resource_uri
 
 DEFAULT_SCOPES = {"mcp": "Use this MCP server's tools, resources and prompts as you"}
@@ -86,3 +92,33 @@ def dev_token_issue(*, user, resource: ProtectedResource, scopes: list[str], lif
     set_token_value(token, raw)
     token.save()
     return raw
+
+
+def _checksum(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()  # how DOT keys codes' records and tokens at rest
+
+
+def authorization_code_redeemed(*, code: str, token_family) -> None:
+    """Record which refresh-token family `code` produced; forget records older than any token they could revoke."""
+    horizon = timezone.now() - timedelta(seconds=settings.REFRESH_TOKEN_LIFETIME)
+    RedeemedAuthorizationCode.objects.filter(redeemed_at__lt=horizon).delete()
+    RedeemedAuthorizationCode.objects.create(code_checksum=_checksum(code), token_family=token_family)
+
+
+def authorization_code_replayed(*, code: str) -> bool:
+    """A redeemed code came back: revoke everything its first exchange issued (RFC 6749 §4.1.2)."""
+    redeemed = RedeemedAuthorizationCode.objects.filter(code_checksum=_checksum(code)).first()
+    if redeemed is None:
+        return False
+    get_refresh_token_model().revoke_family(redeemed.token_family)
+    return True
+
+
+def refresh_token_replayed(*, refresh_token: str) -> bool:
+    """A rotated (revoked) refresh token came back: revoke its whole family (RFC 9700 §4.14.2)."""
+    RefreshToken = get_refresh_token_model()
+    used = RefreshToken.objects.filter(token_checksum=_checksum(refresh_token), revoked__isnull=False).first()
+    if used is None:
+        return False
+    RefreshToken.revoke_family(used.token_family)
+    return True

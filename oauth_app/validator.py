@@ -1,9 +1,10 @@
 """The OAuth2Validator subclass: this AS's resource policy on top of django-oauth-toolkit."""
 
+from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import selectors
+from . import selectors, services
 from .resource_uri import canonical_resource_uri
 
 
@@ -55,3 +56,58 @@ class MCPOAuth2Validator(OAuth2Validator):
         super()._check_and_set_request_resource(request)
         # Inherited from the grant or refresh token when the request named none; a grant always has one.
         request.resource = bound_resource_uris(request)
+
+    # --- One redemption per code and per refresh token, even under concurrency -----------------------------
+    # save_bearer_token runs in one transaction. Each grant below first consumes what it redeems, under a row
+    # lock, and only then lets DOT write tokens: of N concurrent requests one wins, the others get invalid_grant
+    # and write nothing. (DOT alone deletes the code after the tokens are committed, and answers the losers of a
+    # refresh race with the winner's token, which is blank under hashed storage: HTTP 500.)
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        if request.grant_type == "authorization_code":
+            consumed, _ = get_grant_model().objects.filter(code=request.code, application=request.client).delete()
+            if not consumed:
+                raise errors.InvalidGrantError(description="authorization code already used", request=request)
+        elif request.grant_type == "refresh_token":
+            instance = getattr(request, "refresh_token_instance", None)
+            live = get_refresh_token_model().objects.select_for_update().filter(revoked__isnull=True)
+            if instance is None or not live.filter(pk=instance.pk).exists():
+                raise errors.InvalidGrantError(description="refresh token already used", request=request)
+        super()._save_bearer_token(token, request, *args, **kwargs)
+        issued = getattr(request, "issued_refresh_token", None)
+        if request.grant_type == "authorization_code" and issued is not None:
+            services.authorization_code_redeemed(code=request.code, token_family=issued.token_family)
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        request.issued_refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        return request.issued_refresh_token
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        pass  # consumed in _save_bearer_token, in the same transaction as the tokens it produced
+
+    # DOT reads the grant with .get() three more times after validate_code (PKCE challenge, method, redirect URI):
+    # a concurrent exchange that consumed it in between turned each into a 500. Read it once per request; a
+    # grant that vanished fails cleanly in _save_bearer_token.
+
+    def get_code_challenge(self, code, request):
+        grant = self._grant(code, request.client, request)
+        return (grant.code_challenge or None) if grant else None
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._grant(code, request.client, request)
+        return (grant.code_challenge_method or None) if grant else None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs):
+        grant = self._grant(code, client, request)
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    @staticmethod
+    def _grant(code, client, request):
+        grant = getattr(request, "code_grant", None)
+        if grant is None or grant.code != code:
+            grant = get_grant_model().objects.filter(code=code, application=client).first()
+            if request is not None:
+                request.code_grant = grant
+        return grant

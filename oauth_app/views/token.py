@@ -3,11 +3,13 @@
 from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import TokenView as DOTTokenView
 
+from .. import services
 from .errors import JsonMethodNotAllowedMixin
 
 
 class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
-    """DOT's token endpoint, with every error labelled as the JSON it is (RFC 6749 §5.2).
+    """DOT's token endpoint, with every error labelled as the JSON it is (RFC 6749 §5.2), and code replay
+    detection.
 
     Errors raised while saving the token (DOT's RFC 8707 `invalid_target`, for one) come back with a JSON body
     but no headers, so Django labels them text/html and clients that check the media type cannot parse them.
@@ -18,7 +20,18 @@ class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
         if response.status_code >= 400 and response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"
             response["Cache-Control"] = "no-store"
+            self._revoke_on_replay(request.POST)
         return response
+
+    @staticmethod
+    def _revoke_on_replay(data):
+        """A code or refresh token presented again, even by a concurrent request, has leaked: RFC 6749 §4.1.2
+        and RFC 9700 §4.14.2 say revoke what it issued. Done here, after the failed request's transaction, so the
+        revocation is not rolled back with it."""
+        if data.get("grant_type") == "authorization_code" and data.get("code"):
+            services.authorization_code_replayed(code=data["code"])
+        elif data.get("grant_type") == "refresh_token" and data.get("refresh_token"):
+            services.refresh_token_replayed(refresh_token=data["refresh_token"])
 
 
 class RevokeTokenView(JsonMethodNotAllowedMixin, DOTRevokeTokenView):

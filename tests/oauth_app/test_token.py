@@ -144,3 +144,14 @@ def test_revoked_access_token_introspects_inactive(client, tokens, public_client
 
     assert response.status_code == 200
     assert introspect(client, rs_credentials, tokens["access_token"]) == {"active": False}
+
+
+def test_replayed_code_revokes_what_the_first_exchange_issued(browser, client, public_client, pkce, rs_credentials):
+    code = obtain_code(browser, public_client.client_id, pkce)
+    first = exchange_code(client, public_client.client_id, code, pkce).json()
+
+    replay = exchange_code(client, public_client.client_id, code, pkce)
+
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert introspect(client, rs_credentials, first["access_token"]) == {"active": False}
+    assert refresh(client, public_client.client_id, first["refresh_token"]).status_code == 400
