@@ -54,3 +54,13 @@ def fast_user_passwords(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "oauth_app.hashers.ClientSecretHasher",
     ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

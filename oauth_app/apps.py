@@ -6,4 +6,4 @@ class OAuthAppConfig(AppConfig):
     verbose_name = "MCP authorization server"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, receivers  # noqa: F401  (registers the system checks and signal receivers)

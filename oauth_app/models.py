@@ -54,3 +54,40 @@ class RedeemedAuthorizationCode(models.Model):
 
     def __str__(self):
         return f"code redeemed at {self.redeemed_at:%Y-%m-%d %H:%M:%S} (family {self.token_family})"
+
+
+class ClientRegistration(models.Model):
+    """What a client said about itself when it registered (RFC 7591 §2), and what the AS saw of it."""
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="registration"
+    )
+    application_type = models.CharField(max_length=16, default="native")
+    client_uri = models.URLField(max_length=500, blank=True)
+    logo_uri = models.URLField(max_length=500, blank=True)
+    software_id = models.CharField(max_length=500, blank=True)
+    software_version = models.CharField(max_length=500, blank=True)
+    contacts = models.JSONField(default=list, blank=True)
+    scope = models.CharField(max_length=500, blank=True)
+    registered_from = models.GenericIPAddressField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the registered metadata")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    first_token_at = models.DateTimeField(null=True, blank=True, help_text="When the client first got a token")
+
+    def __str__(self):
+        return f"registration of {self.application_id} from {self.registered_from}"
+
+
+class InitialAccessToken(models.Model):
+    """RFC 7591 §3: in `token` registration mode, only a bearer of one of these (issued by staff) may register."""
+
+    label = models.CharField(max_length=200, help_text="Who or what it is for")
+    token_checksum = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.label

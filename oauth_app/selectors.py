@@ -1,5 +1,7 @@
 """Reads: resources, clients and tokens, each query in one place."""
 
+import hashlib
+
 from django.conf import settings
 from oauth2_provider.models import get_access_token_model, get_application_model
 
@@ -71,3 +73,35 @@ def introspection_client_resource_uris(*, client) -> set[str]:
 def access_token_by_checksum(*, checksum: str):
     AccessToken = get_access_token_model()
     return AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum).first()
+
+
+def registration_duplicate(*, fingerprint: str, ip: str | None, since):
+    """The client registered with exactly this metadata from this IP since `since`, if any."""
+    from .models import ClientRegistration
+
+    match = (
+        ClientRegistration.objects.select_related("application")
+        .filter(fingerprint=fingerprint, registered_from=ip, created__gte=since)
+        .order_by("-created")
+        .first()
+    )
+    return match.application if match else None
+
+
+def self_registered_client_count() -> int:
+    Application = get_application_model()
+    return Application.objects.filter(registration_source=Application.RegistrationSource.DCR).count()
+
+
+def initial_access_token_usable(*, raw: str) -> bool:
+    from django.db.models import F, Q
+    from django.utils import timezone
+
+    from .models import InitialAccessToken
+
+    return (
+        InitialAccessToken.objects.filter(token_checksum=hashlib.sha256(raw.encode()).hexdigest())
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+        .exists()
+    )

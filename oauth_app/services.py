@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import (
@@ -16,7 +17,7 @@ from oauth2_provider.models import (
 )
 
 from . import selectors
-from .models import ProtectedResource, RedeemedAuthorizationCode
+from .models import ClientRegistration, InitialAccessToken, ProtectedResource, RedeemedAuthorizationCode
 from .resource_uri import canonical_resource_uri
 
 DEFAULT_SCOPES = {"mcp": "Use this MCP server's tools, resources and prompts as you"}
@@ -122,3 +123,51 @@ def refresh_token_replayed(*, refresh_token: str) -> bool:
         return False
     RefreshToken.revoke_family(used.token_family)
     return True
+
+
+def client_registration_record(*, application, metadata, ip: str | None, fingerprint: str) -> ClientRegistration:
+    return ClientRegistration.objects.create(
+        application=application,
+        application_type=metadata.application_type,
+        client_uri=metadata.client_uri,
+        logo_uri=metadata.logo_uri,
+        software_id=metadata.software_id,
+        software_version=metadata.software_version,
+        contacts=metadata.contacts,
+        scope=metadata.scope,
+        registered_from=ip,
+        fingerprint=fingerprint,
+    )
+
+
+def client_first_token_record(*, application) -> None:
+    """Called on every token issued: marks a self-registered client as having completed a flow (once)."""
+    ClientRegistration.objects.filter(application=application, first_token_at__isnull=True).update(
+        first_token_at=timezone.now()
+    )
+
+
+def initial_access_token_create(*, label: str, created_by=None, expires_at=None, max_uses=None) -> str:
+    """Issue an RFC 7591 initial access token; returns the raw value, shown once (only its checksum is kept)."""
+    raw = secrets.token_urlsafe(32)
+    InitialAccessToken.objects.create(
+        label=label, token_checksum=_checksum(raw), created_by=created_by, expires_at=expires_at, max_uses=max_uses
+    )
+    return raw
+
+
+def initial_access_token_spend(*, raw: str) -> None:
+    InitialAccessToken.objects.filter(token_checksum=_checksum(raw)).update(uses=F("uses") + 1)
+
+
+@transaction.atomic
+def registrations_prune(*, unused_for: timedelta) -> int:
+    """Delete self-registered clients that never obtained a token within `unused_for` of registering."""
+    Application = get_application_model()
+    stale = Application.objects.filter(
+        registration_source=Application.RegistrationSource.DCR,
+        created__lt=timezone.now() - unused_for,
+    ).exclude(registration__first_token_at__isnull=False)
+    count = stale.count()
+    stale.delete()
+    return count

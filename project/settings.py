@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "oauth2_provider",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -217,7 +219,42 @@ MCP_AUTH = {
     "RS_CLIENT_ID": env_str("MCP_RS_CLIENT_ID", "mcp-resource-server"),
     # Dev-token command: refused outside DEBUG unless --force.
     "DEV_TOKEN_LIFETIME": env_int("OAUTH_DEV_TOKEN_LIFETIME", 3600),
+    # RFC 7591 registration: "open" to anyone, "token" (an initial access token issued by staff), or "closed".
+    "REGISTRATION_MODE": env_str("OAUTH_REGISTRATION_MODE", "open"),
+    # Registrations per client IP, and live self-registered clients in all (beyond it: 429 + Retry-After).
+    "REGISTRATION_RATE": env_str("OAUTH_REGISTRATION_RATE", "20/h"),
+    "REGISTRATION_MAX_CLIENTS": env_int("OAUTH_REGISTRATION_MAX_CLIENTS", 10_000),
+    # The same metadata registered again from the same IP within this many seconds gets the same client back.
+    "REGISTRATION_DEDUPE_SECONDS": env_int("OAUTH_REGISTRATION_DEDUPE_SECONDS", 3600),
+    # `manage.py prune_registrations` deletes self-registered clients that got no token within this many hours.
+    "REGISTRATION_UNUSED_HOURS": env_int("OAUTH_REGISTRATION_UNUSED_HOURS", 24),
+    # Token requests per client IP.
+    "TOKEN_RATE": env_str("OAUTH_TOKEN_RATE", "120/m"),
 }
+
+# --- Caches and throttling --------------------------------------------------------------------------------------
+# Rate limits and lockouts must hold across workers: with REDIS_URL they live in Redis, otherwise in this process.
+REDIS_URL = env_str("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+if not REDIS_URL:
+    # django-ratelimit wants a cache shared by all workers. One process (`make run`) has that in memory;
+    # several workers need REDIS_URL, and oauth_app.W001 says so outside DEBUG.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# Login throttling (django-axes): 5 failures lock that username, and separately that IP, for 15 minutes.
+AXES_FAILURE_LIMIT = env_int("OAUTH_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("OAUTH_LOGIN_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 LOGGING = {
     "version": 1,
@@ -230,5 +267,6 @@ LOGGING = {
         "oauthlib": {"level": "WARNING"},
         "oauth2_provider": {"level": "WARNING"},
         "django.server": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
     },
 }

@@ -10,3 +10,12 @@ class JsonMethodNotAllowedMixin:
         )
         response["Allow"] = ", ".join(self._allowed_methods())
         return response
+
+
+def too_many_requests(retry_after: int) -> JsonResponse:
+    """RFC 6585 §4: 429 with Retry-After; the body is shaped like every other OAuth error."""
+    response = JsonResponse(
+        {"error": "slow_down", "error_description": f"too many requests; retry after {retry_after} seconds"}, status=429
+    )
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -1,10 +1,11 @@
 """The token endpoint (RFC 6749 §3.2) and the revocation endpoint (RFC 7009)."""
 
+from django.conf import settings
 from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import TokenView as DOTTokenView
 
-from .. import services
-from .errors import JsonMethodNotAllowedMixin
+from .. import services, throttling
+from .errors import JsonMethodNotAllowedMixin, too_many_requests
 
 
 class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
@@ -16,6 +17,9 @@ class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
     """
 
     def post(self, request, *args, **kwargs):
+        wait = throttling.retry_after(request, group="token", rate=settings.MCP_AUTH["TOKEN_RATE"])
+        if wait:
+            return too_many_requests(wait)
         response = super().post(request, *args, **kwargs)
         if response.status_code >= 400 and response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"

@@ -36,11 +36,11 @@ def test_confidential_registration_when_asked_for(client):
     ["not json", "[]", json.dumps({**METADATA, "redirect_uris": "http://x"}), json.dumps({"client_name": "x"})],
     ids=["not-json", "array", "uris-not-list", "no-redirect-uris"],
 )
-def test_bad_registrations_get_invalid_client_metadata(client, body):
+def test_bad_registrations_get_rfc7591_errors(client, body):
     response = client.post("/register/", body, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json()["error"] == "invalid_client_metadata"
+    assert response.json()["error"] in {"invalid_client_metadata", "invalid_redirect_uri"}
 
 
 @pytest.mark.parametrize(
