@@ -14,6 +14,16 @@ FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob", 
 # RFC 8252 §7.1: a private-use scheme is a reverse-DNS name (com.example.app) or, as MCP clients use, a plain
 # application name (cursor, vscode, claude): letters first, then letters, digits, "+", "-" or ".".
 PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*$")
+
+
+def private_schemes() -> set[str]:
+    """The private-use schemes this AS accepts: OAUTH_REDIRECT_URI_SCHEMES, minus http(s). DOT checks redirects
+    against the same list, so a scheme must be named there to be usable at all."""
+    from oauth2_provider.settings import oauth2_settings
+
+    return {scheme.lower() for scheme in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES} - {"http", "https"}
+
+
 APPLICATION_TYPES = {"native", "web"}
 STRING_FIELDS = (
     "client_name",
@@ -53,7 +63,8 @@ def redirect_uri_problem(uri: str) -> str | None:
 
     - https to any host;
     - http only to a loopback host, any port (RFC 8252 §7.3: native apps listen on a port chosen at run time);
-    - a private-use scheme (RFC 8252 §7.1): cursor://, vscode://, claude://, com.example.app:/cb;
+    - a private-use scheme (RFC 8252 §7.1) the operator allows: cursor://, vscode://, claude:// by default, and
+      reverse-DNS ones such as com.example.app:/cb once added to OAUTH_REDIRECT_URI_SCHEMES;
     - never javascript:, data:, file: and the like, never a fragment (RFC 6749 §3.1.2), never userinfo.
     """
     if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(c.isspace() for c in uri):
@@ -74,6 +85,8 @@ def redirect_uri_problem(uri: str) -> str | None:
         return None if is_loopback(parts.hostname) else "http redirect URIs are allowed only on loopback (use https)"
     if not scheme or scheme in FORBIDDEN_SCHEMES or not PRIVATE_SCHEME.match(scheme):
         return f"the scheme of {uri!r} is not allowed"
+    if scheme not in private_schemes():
+        return f"the private-use scheme {scheme!r} is not enabled on this server (OAUTH_REDIRECT_URI_SCHEMES)"
     return None
 
 

@@ -79,10 +79,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "oauth2_provider",
     "axes",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "oauth_app.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -162,9 +165,29 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: the authorize redirect back from the login page is top-level
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _issuer.scheme == "https"
-X_FRAME_OPTIONS = "DENY"
+X_FRAME_OPTIONS = "DENY"  # and CSP frame-ancestors 'none' (oauth_app/middleware.py): no consent page in a frame
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+_production_tls = _issuer.scheme == "https" and not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", _production_tls)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if _production_tls else 0)
+# HSTS for the whole domain, preload-ready: what `check --deploy` asks for. Turn these off (DJANGO_HSTS_*=0) if
+# the AS shares its domain with sites that are not https-only.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", _production_tls)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", _production_tls)
+if env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""):
+    # Behind a TLS-terminating proxy that sets e.g. X-Forwarded-Proto: https (and strips it from clients).
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + env_str("DJANGO_SECURE_PROXY_SSL_HEADER", "").upper().replace("-", "_"),
+        "https",
+    )
+
+# CORS for browser-based MCP clients, only where they need it: discovery, token, registration, revocation. Never
+# the authorize or consent pages, never introspection (server to server), never with credentials (cookies).
+CORS_URLS_REGEX = r"^/(\.well-known/.*|token/|register/.*|revoke_token/)$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "mcp-protocol-version"]
 
 # --- OAuth 2.1 (django-oauth-toolkit) -------------------------------------------------------------------------
 ACCESS_TOKEN_LIFETIME = env_int("OAUTH_ACCESS_TOKEN_LIFETIME", 3600)
@@ -201,6 +224,11 @@ OAUTH2_PROVIDER = {
     "REQUEST_APPROVAL_PROMPT": "force",
     # RFC 8252 §7.3: native clients listen on a loopback port chosen at run time.
     "ALLOW_LOCALHOST_LOOPBACK": True,
+    # Redirect URI schemes: https; http (registration allows it on loopback only, see oauth_app/registration.py);
+    # and the private-use schemes of MCP clients (RFC 8252 §7.1). Add reverse-DNS schemes (com.example.app) here.
+    "ALLOWED_REDIRECT_URI_SCHEMES": env_list(
+        "OAUTH_REDIRECT_URI_SCHEMES", ["https", "http", "cursor", "vscode", "vscode-insiders", "claude", "windsurf"]
+    ),
     # RFC 7591 registration, open: MCP clients register themselves (public clients by default, see registration.py).
     "DCR_ENABLED": True,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
@@ -232,6 +260,12 @@ MCP_AUTH = {
     "TOKEN_RATE": env_str("OAUTH_TOKEN_RATE", "120/m"),
 }
 
+SILENCED_SYSTEM_CHECKS = [
+    # DOT warns that `http` redirect URIs are allowed at all. RFC 8252 §7.3 needs them for native clients on
+    # loopback, and oauth_app/registration.py allows http on loopback hosts only.
+    "oauth2_provider.W008",
+]
+
 # --- Caches and throttling --------------------------------------------------------------------------------------
 # Rate limits and lockouts must hold across workers: with REDIS_URL they live in Redis, otherwise in this process.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -245,7 +279,7 @@ CACHES = {
 if not REDIS_URL:
     # django-ratelimit wants a cache shared by all workers. One process (`make run`) has that in memory;
     # several workers need REDIS_URL, and oauth_app.W001 says so outside DEBUG.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Login throttling (django-axes): 5 failures lock that username, and separately that IP, for 15 minutes.
 AXES_FAILURE_LIMIT = env_int("OAUTH_LOGIN_FAILURE_LIMIT", 5)

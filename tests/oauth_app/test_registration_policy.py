@@ -35,11 +35,24 @@ def register(client, metadata=None, **headers):
         "http://localhost:6274/oauth/callback",
         "http://[::1]:8080/cb",
         "claude://callback",
-        "com.example.app:/oauth2redirect",
     ],
 )
-def test_redirect_uris_of_real_mcp_clients_are_accepted(uri):
+def test_redirect_uris_of_real_mcp_clients_are_accepted(client, rs_credentials, uri):
     assert redirect_uri_problem(uri) is None
+    response = register(client, {"redirect_uris": [uri]})
+    assert response.status_code == 201, response.content
+
+
+def test_reverse_dns_schemes_are_accepted_once_enabled(client, settings):
+    uri = "com.example.app:/oauth2redirect"
+    assert register(client, {"redirect_uris": [uri]}).json()["error"] == "invalid_redirect_uri"
+
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "ALLOWED_REDIRECT_URI_SCHEMES": [*settings.OAUTH2_PROVIDER["ALLOWED_REDIRECT_URI_SCHEMES"], "com.example.app"],
+    }
+
+    assert register(client, {"redirect_uris": [uri]}).status_code == 201
 
 
 @pytest.mark.parametrize(
