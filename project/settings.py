@@ -232,6 +232,17 @@ OAUTH2_PROVIDER = {
     # RFC 7591 registration, open: MCP clients register themselves (public clients by default, see registration.py).
     "DCR_ENABLED": True,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    # Client ID Metadata Documents: an https client_id URL is fetched (SSRF-guarded) instead of registering.
+    "CIMD_ENABLED": env_bool("OAUTH_CIMD_ENABLED", True),
+    "CIMD_METADATA_FETCHER": "oauth_app.cimd.PolicyMetadataFetcher",
+    # Trusted client hosts (ALLOWED_HOSTS syntax; ".example.com" covers subdomains): marked trusted on the consent
+    # page, and the only ones allowed when OAUTH_CIMD_TRUSTED_ONLY=1.
+    "CIMD_ALLOWED_HOSTS": env_list("OAUTH_CIMD_TRUSTED_HOSTS", []),
+    "CIMD_REGISTRATION_PERMISSION_CLASSES": (
+        ("oauth2_provider.cimd.HostAllowlistCIMDPermission",)
+        if env_bool("OAUTH_CIMD_TRUSTED_ONLY", False)
+        else ("oauth2_provider.cimd.AllowAllCIMDPermission",)
+    ),
     # What the RFC 8414 document advertises; each matches what the endpoints accept.
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],

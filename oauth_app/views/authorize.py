@@ -8,7 +8,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidScopeError
 
-from .. import selectors
+from .. import cimd, selectors
 
 
 class AuthorizeView(AuthorizationView):
@@ -52,14 +52,33 @@ class AuthorizeView(AuthorizationView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        if kwargs.get("application") is not None:
+        application = kwargs.get("application")
+        if application is not None:
             scope_words = selectors.resource_scopes_all()
             context["resources"] = getattr(self, "resources", [])
             context["scope_items"] = [(scope, scope_words.get(scope, scope)) for scope in kwargs.get("scopes", [])]
             context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
+            context.update(client_provenance(application))
         return context
+
+    def render_to_response(self, context, **response_kwargs):
+        if "error" in context:  # DOT's error page: say so when it is a client metadata document that failed
+            client_id = self.request.GET.get("client_id", "")
+            context = {**context, "cimd_client_host": cimd.client_host(client_id), "cimd_client_id": client_id}
+        return super().render_to_response(context, **response_kwargs)
 
     def redirect(self, redirect_to, application):
         # RFC 9207 §2: `iss` on every authorization response, errors included (DOT adds it to successes only).
         issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
         return super().redirect(_add_iss_to_redirect(redirect_to, issuer), application)
+
+
+def client_provenance(application) -> dict:
+    """How the client came to be known, and whether anyone vouches for it (people judge the client by this)."""
+    source = application.registration_source
+    if source == "cimd":
+        host = cimd.client_host(application.client_id)
+        return {"provenance": "cimd", "client_host": host, "client_verified": cimd.host_is_trusted(host)}
+    if source == "dcr":
+        return {"provenance": "dcr", "client_host": None, "client_verified": False}
+    return {"provenance": "staff", "client_host": None, "client_verified": True}
