@@ -281,11 +281,14 @@ SILENCED_SYSTEM_CHECKS = [
 # Rate limits and lockouts must hold across workers: with REDIS_URL they live in Redis, otherwise in this process.
 REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    "default": {
+        **(
+            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+            if REDIS_URL
+            else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        ),
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mcp-auth"),  # keeps deployments sharing one Redis apart
+    }
 }
 if not REDIS_URL:
     # django-ratelimit wants a cache shared by all workers. One process (`make run`) has that in memory;

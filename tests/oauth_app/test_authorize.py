@@ -130,3 +130,24 @@ def test_redirect_uri_on_any_loopback_port_is_accepted(browser, public_client, p
     response = browser.get(authorize_url(public_client.client_id, pkce, redirect_uri=other_port))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("scope", ["introspection", "oauth2_provider:registration", "mcp introspection"])
+def test_no_client_can_ask_for_introspection_or_registration_scopes(browser, public_client, pkce, scope):
+    params = redirect_params(browser.get(authorize_url(public_client.client_id, pkce, scope=scope)))
+
+    assert params["error"] == "invalid_scope"
+
+
+def test_consent_page_marks_self_registered_clients_unverified(browser, client, pkce, rs_credentials):
+    import json
+
+    registered = client.post(
+        "/register/",
+        json.dumps({"client_name": "Totally Official Client", "redirect_uris": [REDIRECT_URI]}),
+        content_type="application/json",
+    ).json()
+
+    html = browser.get(authorize_url(registered["client_id"], pkce)).content.decode()
+
+    assert "Totally Official Client" in html and "unverified" in html and "self-registration" in html
