@@ -91,3 +91,88 @@ class InitialAccessToken(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class Consent(models.Model):
+    """A person's approval of a client for a resource: what the connected-apps page lists and can revoke.
+
+    `remembered` consent lets the next request for the same client, resource and (a subset of the) scopes skip
+    the consent page; a wider request asks again.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    resource = models.ForeignKey(ProtectedResource, on_delete=models.CASCADE, related_name="consents")
+    scopes = models.CharField(max_length=500, help_text="Space-separated, sorted")
+    remembered = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    last_used = models.DateTimeField(null=True, blank=True, help_text="Last token issued or refreshed")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application", "resource"], name="one_consent_per_client_resource")
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.application} on {self.resource.uri}"
+
+    def covers(self, scopes) -> bool:
+        return set(scopes) <= set(self.scopes.split())
+
+
+class DisabledClient(models.Model):
+    """A client staff switched off: it is treated as unknown at the authorize and token endpoints."""
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="disabled"
+    )
+    disabled_at = models.DateTimeField(auto_now_add=True)
+    disabled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.application} (disabled)"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of security events. Rows are never updated; `prune_audit` deletes old ones."""
+
+    class Kind(models.TextChoices):
+        LOGIN_SUCCEEDED = "login.succeeded"
+        LOGIN_FAILED = "login.failed"
+        CONSENT_GRANTED = "consent.granted"
+        CONSENT_DENIED = "consent.denied"
+        TOKEN_ISSUED = "token.issued"
+        TOKEN_REFRESHED = "token.refreshed"
+        TOKEN_REVOKED = "token.revoked"
+        REPLAY_DETECTED = "token.replay_detected"
+        CLIENT_REGISTERED = "client.registered"
+        CLIENT_DISABLED = "client.disabled"
+        REGISTRATION_REFUSED = "registration.refused"
+        INTROSPECTION_REFUSED = "introspection.refused"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Username at the time (kept if deleted)")
+    client_id = models.CharField(max_length=255, blank=True, db_index=True)
+    resource = models.CharField(max_length=255, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.kind} {self.actor_name or '-'} {self.client_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only; use `manage.py prune_audit` for retention")

@@ -60,6 +60,7 @@ def introspection_client_get(*, client_id: str):
             client_id=client_id,
             client_type=Application.CLIENT_CONFIDENTIAL,
             introspectable_resources__isnull=False,
+            disabled__isnull=True,
         )
         .distinct()
         .first()
@@ -105,3 +106,27 @@ def initial_access_token_usable(*, raw: str) -> bool:
         .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
         .exists()
     )
+
+
+def consent_remembered(*, user, client_id: str, resources, scopes) -> bool:
+    """Whether the person asked to remember approving this client for these resources, covering these scopes."""
+    from .models import Consent
+
+    consents = Consent.objects.filter(
+        user=user, application__client_id=client_id, resource__in=resources, remembered=True
+    )
+    covered = {consent.resource_id for consent in consents if consent.covers(scopes)}
+    return bool(resources) and covered == {resource.pk for resource in resources}
+
+
+def connected_apps(*, user):
+    """The clients a person authorized: consent per client and resource, with first and last use."""
+    from .models import Consent
+
+    return Consent.objects.filter(user=user).select_related("application", "resource").order_by("-updated")
+
+
+def client_is_disabled(*, application) -> bool:
+    from .models import DisabledClient
+
+    return DisabledClient.objects.filter(application=application).exists()

@@ -16,8 +16,16 @@ from oauth2_provider.models import (
     set_token_value,
 )
 
-from . import selectors
-from .models import ClientRegistration, InitialAccessToken, ProtectedResource, RedeemedAuthorizationCode
+from . import audit, selectors
+from .models import (
+    AuditEvent,
+    ClientRegistration,
+    Consent,
+    DisabledClient,
+    InitialAccessToken,
+    ProtectedResource,
+    RedeemedAuthorizationCode,
+)
 from .resource_uri import canonical_resource_uri
 
 DEFAULT_SCOPES = {"mcp": "Use this MCP server's tools, resources and prompts as you"}
@@ -95,7 +103,7 @@ def dev_token_issue(*, user, resource: ProtectedResource, scopes: list[str], lif
     return raw
 
 
-def _checksum(value: str) -> str:
+def checksum(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()  # how DOT keys codes' records and tokens at rest
 
 
@@ -103,25 +111,33 @@ def authorization_code_redeemed(*, code: str, token_family) -> None:
     """Record which refresh-token family `code` produced; forget records older than any token they could revoke."""
     horizon = timezone.now() - timedelta(seconds=settings.REFRESH_TOKEN_LIFETIME)
     RedeemedAuthorizationCode.objects.filter(redeemed_at__lt=horizon).delete()
-    RedeemedAuthorizationCode.objects.create(code_checksum=_checksum(code), token_family=token_family)
+    RedeemedAuthorizationCode.objects.create(code_checksum=checksum(code), token_family=token_family)
 
 
 def authorization_code_replayed(*, code: str) -> bool:
     """A redeemed code came back: revoke everything its first exchange issued (RFC 6749 §4.1.2)."""
-    redeemed = RedeemedAuthorizationCode.objects.filter(code_checksum=_checksum(code)).first()
+    redeemed = RedeemedAuthorizationCode.objects.filter(code_checksum=checksum(code)).first()
     if redeemed is None:
         return False
     get_refresh_token_model().revoke_family(redeemed.token_family)
+    audit.record(audit.Kind.REPLAY_DETECTED, grant="authorization_code", family=str(redeemed.token_family))
     return True
 
 
 def refresh_token_replayed(*, refresh_token: str) -> bool:
     """A rotated (revoked) refresh token came back: revoke its whole family (RFC 9700 §4.14.2)."""
     RefreshToken = get_refresh_token_model()
-    used = RefreshToken.objects.filter(token_checksum=_checksum(refresh_token), revoked__isnull=False).first()
+    used = RefreshToken.objects.filter(token_checksum=checksum(refresh_token), revoked__isnull=False).first()
     if used is None:
         return False
     RefreshToken.revoke_family(used.token_family)
+    audit.record(
+        audit.Kind.REPLAY_DETECTED,
+        actor=used.user,
+        client_id=used.application.client_id if used.application else "",
+        grant="refresh_token",
+        family=str(used.token_family),
+    )
     return True
 
 
@@ -140,24 +156,30 @@ def client_registration_record(*, application, metadata, ip: str | None, fingerp
     )
 
 
-def client_first_token_record(*, application) -> None:
-    """Called on every token issued: marks a self-registered client as having completed a flow (once)."""
-    ClientRegistration.objects.filter(application=application, first_token_at__isnull=True).update(
-        first_token_at=timezone.now()
-    )
+def client_token_used(*, application, user) -> None:
+    """Called on every token issued or refreshed: the client's first and last use."""
+    now = timezone.now()
+    ClientRegistration.objects.filter(application=application, first_token_at__isnull=True).update(first_token_at=now)
+    if user is not None:
+        Consent.objects.filter(application=application, user=user).update(last_used=now)
 
 
-def initial_access_token_create(*, label: str, created_by=None, expires_at=None, max_uses=None) -> str:
-    """Issue an RFC 7591 initial access token; returns the raw value, shown once (only its checksum is kept)."""
+def initial_access_token_save(*, token: InitialAccessToken, created_by=None) -> str:
+    """Give a new RFC 7591 initial access token its value; returns it, to show once (only a checksum is kept)."""
     raw = secrets.token_urlsafe(32)
-    InitialAccessToken.objects.create(
-        label=label, token_checksum=_checksum(raw), created_by=created_by, expires_at=expires_at, max_uses=max_uses
-    )
+    token.token_checksum = checksum(raw)
+    token.created_by = created_by
+    token.save()
     return raw
 
 
+def initial_access_token_create(*, label: str, created_by=None, expires_at=None, max_uses=None) -> str:
+    token = InitialAccessToken(label=label, expires_at=expires_at, max_uses=max_uses)
+    return initial_access_token_save(token=token, created_by=created_by)
+
+
 def initial_access_token_spend(*, raw: str) -> None:
-    InitialAccessToken.objects.filter(token_checksum=_checksum(raw)).update(uses=F("uses") + 1)
+    InitialAccessToken.objects.filter(token_checksum=checksum(raw)).update(uses=F("uses") + 1)
 
 
 @transaction.atomic
@@ -171,3 +193,63 @@ def registrations_prune(*, unused_for: timedelta) -> int:
     count = stale.count()
     stale.delete()
     return count
+
+
+@transaction.atomic
+def consent_record(*, user, application, resources, scopes, remembered: bool) -> None:
+    """The person approved `application` for `resources` and `scopes` (remembered or for this request only)."""
+    for resource in resources:
+        Consent.objects.update_or_create(
+            user=user,
+            application=application,
+            resource=resource,
+            defaults={"scopes": " ".join(sorted(scopes)), "remembered": remembered},
+        )
+        audit.record(
+            audit.Kind.CONSENT_GRANTED,
+            actor=user,
+            client_id=application.client_id,
+            resource=resource.uri,
+            scope=" ".join(sorted(scopes)),
+            remembered=remembered,
+        )
+
+
+def _tokens_revoke(*, application, user=None) -> int:
+    AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()
+    owned = {"application": application, **({"user": user} if user is not None else {})}
+    revoked = RefreshToken.objects.filter(revoked__isnull=True, **owned).update(revoked=timezone.now())
+    deleted, _ = AccessToken.objects.filter(**owned).delete()
+    return revoked + deleted
+
+
+@transaction.atomic
+def client_authorization_revoke(*, user, application) -> int:
+    """Connected apps → Revoke: the person's tokens for the client and their remembered consent go."""
+    count = _tokens_revoke(application=application, user=user)
+    Consent.objects.filter(user=user, application=application).delete()
+    audit.record(
+        audit.Kind.TOKEN_REVOKED, actor=user, client_id=application.client_id, by="connected apps", tokens=count
+    )
+    return count
+
+
+@transaction.atomic
+def client_tokens_revoke_all(*, application, by=None) -> int:
+    count = _tokens_revoke(application=application)
+    audit.record(audit.Kind.TOKEN_REVOKED, actor=by, client_id=application.client_id, by="admin", tokens=count)
+    return count
+
+
+@transaction.atomic
+def client_disable(*, application, by=None) -> None:
+    """Switch a client off: every token revoked, and the authorize and token endpoints treat it as unknown."""
+    DisabledClient.objects.get_or_create(application=application, defaults={"disabled_by": by})
+    client_tokens_revoke_all(application=application, by=by)
+    audit.record(audit.Kind.CLIENT_DISABLED, actor=by, client_id=application.client_id)
+
+
+def audit_prune(*, older_than_days: int) -> int:
+    """Retention: delete audit events older than `older_than_days` (a queryset delete, not per-row delete())."""
+    deleted, _ = AuditEvent.objects.filter(created__lt=timezone.now() - timedelta(days=older_than_days)).delete()
+    return deleted

@@ -35,6 +35,14 @@ TOKEN_GRANT_TYPES = {"authorization_code", "refresh_token"}
 
 
 class MCPOAuth2Validator(OAuth2Validator):
+    def _load_application(self, client_id, request):
+        # A client staff disabled is unknown to the authorize, token and revocation endpoints.
+        application = super()._load_application(client_id, request)
+        if application is not None and selectors.client_is_disabled(application=application):
+            request.client = None
+            return None
+        return application
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         # client_credentials would mint user-less tokens bound (by default) to the MCP server; the RS's own
         # confidential client only introspects. Device code, password and implicit are off for everyone.

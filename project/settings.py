@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "oauth_app.audit.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -267,6 +268,8 @@ MCP_AUTH = {
     "REGISTRATION_DEDUPE_SECONDS": env_int("OAUTH_REGISTRATION_DEDUPE_SECONDS", 3600),
     # `manage.py prune_registrations` deletes self-registered clients that got no token within this many hours.
     "REGISTRATION_UNUSED_HOURS": env_int("OAUTH_REGISTRATION_UNUSED_HOURS", 24),
+    # Audit events older than this many days are deleted by `manage.py prune_audit`.
+    "AUDIT_RETENTION_DAYS": env_int("OAUTH_AUDIT_RETENTION_DAYS", 365),
     # Token requests per client IP.
     "TOKEN_RATE": env_str("OAUTH_TOKEN_RATE", "120/m"),
 }

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from oauth_app.views import account
 from oauth_app.views.pages import home
 
 urlpatterns = [
@@ -11,5 +12,9 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("account/", account.connected_apps, name="connected-apps"),
+    path("account/apps/<int:application_id>/revoke/", account.connected_app_revoke, name="connected-app-revoke"),
     path("admin/", admin.site.urls),
 ]

@@ -1,14 +1,15 @@
 """The authorization endpoint: DOT's AuthorizationView with this AS's policy in front of the consent page."""
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import _add_iss_to_redirect
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidScopeError
 
-from .. import cimd, selectors
+from .. import audit, cimd, selectors, services
 
 
 class AuthorizeView(AuthorizationView):
@@ -35,6 +36,10 @@ class AuthorizeView(AuthorizationView):
         query.setlist("resource", [resource.uri for resource in resources])
         request.GET = query
         self.resources = resources
+        self.remembered = selectors.consent_remembered(
+            user=request.user, client_id=credentials["client_id"], resources=resources, scopes=scopes
+        )
+        self.approval = (scopes, credentials)
         return scopes, credentials
 
     def _redirect_error(self, error, credentials):
@@ -65,7 +70,48 @@ class AuthorizeView(AuthorizationView):
         if "error" in context:  # DOT's error page: say so when it is a client metadata document that failed
             client_id = self.request.GET.get("client_id", "")
             context = {**context, "cimd_client_host": cimd.client_host(client_id), "cimd_client_id": client_id}
+        elif getattr(self, "remembered", False) and self.request.method == "GET":
+            return self._approve_remembered(context["application"])
         return super().render_to_response(context, **response_kwargs)
+
+    def _approve_remembered(self, application):
+        """The person asked to remember this exact approval (same client, resource, no wider scopes): skip the
+        page, as DOT's own skip path does, and log it as a consent."""
+        scopes, credentials = self.approval
+        try:
+            uri, _, _, _ = self.create_authorization_response(
+                request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        for resource in self.resources:
+            audit.record(
+                audit.Kind.CONSENT_GRANTED,
+                client_id=application.client_id,
+                resource=resource.uri,
+                scope=" ".join(scopes),
+                remembered=True,
+                prompt=False,
+            )
+        return self.redirect(uri, application)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
+        resources = selectors.resources_resolve(uris=(form.cleaned_data.get("resource") or "").split())
+        issued_code = "code" in parse_qs(urlsplit(response.get("Location", "")).query)
+        if form.cleaned_data.get("allow") and issued_code:
+            services.consent_record(
+                user=self.request.user,
+                application=application,
+                resources=resources,
+                scopes=form.cleaned_data.get("scope", "").split(),
+                remembered=bool(self.request.POST.get("remember")),
+            )
+        elif not form.cleaned_data.get("allow"):
+            for resource in resources:
+                audit.record(audit.Kind.CONSENT_DENIED, client_id=application.client_id, resource=resource.uri)
+        return response
 
     def redirect(self, redirect_to, application):
         # RFC 9207 §2: `iss` on every authorization response, errors included (DOT adds it to successes only).

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from .. import selectors
+from .. import audit, selectors
 from .errors import JsonMethodNotAllowedMixin
 
 
@@ -52,6 +52,8 @@ class IntrospectView(JsonMethodNotAllowedMixin, View):
     def post(self, request, *args, **kwargs):
         client = self._authenticate(request)
         if client is None:
+            attempted = _client_credentials(request)
+            audit.record(audit.Kind.INTROSPECTION_REFUSED, client_id=attempted[0] if attempted else "")
             response = JsonResponse(
                 {"error": "invalid_client", "error_description": "resource server credentials required"}, status=401
             )

@@ -12,7 +12,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.utils import parse_bearer_token
 from oauth2_provider.views import DynamicClientRegistrationView
 
-from .. import selectors, services, throttling
+from .. import audit, selectors, services, throttling
 from ..registration import RegistrationRefused, client_metadata_validate
 from .errors import JsonMethodNotAllowedMixin, too_many_requests
 
@@ -41,6 +41,13 @@ class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
     """
 
     def post(self, request, *args, **kwargs):
+        response = self._register(request, *args, **kwargs)
+        if response.status_code >= 400 and response.status_code != 429:  # floods are counted, not written down
+            reason = json.loads(response.content).get("error", "") if response.content.startswith(b"{") else ""
+            audit.record(audit.Kind.REGISTRATION_REFUSED, reason=reason, status=response.status_code)
+        return response
+
+    def _register(self, request, *args, **kwargs):
         policy = settings.MCP_AUTH
         if policy["REGISTRATION_MODE"] == "closed":
             return _error(403, "access_denied", "registration is closed; ask the operator for a client")

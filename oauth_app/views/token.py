@@ -4,7 +4,7 @@ from django.conf import settings
 from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import TokenView as DOTTokenView
 
-from .. import services, throttling
+from .. import audit, services, throttling
 from .errors import JsonMethodNotAllowedMixin, too_many_requests
 
 
@@ -39,4 +39,8 @@ class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
 
 
 class RevokeTokenView(JsonMethodNotAllowedMixin, DOTRevokeTokenView):
-    pass
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200:  # RFC 7009 §2.2: also for tokens that were already invalid
+            audit.record(audit.Kind.TOKEN_REVOKED, client_id=request.POST.get("client_id", ""), by="client")
+        return response

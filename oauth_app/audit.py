@@ -1,0 +1,42 @@
+"""The audit log: `record()` appends a security event, with who, which client and resource, and from where.
+
+The request being served is kept in a context variable (RequestContextMiddleware), so events raised deep in
+django-oauth-toolkit's code paths or in signal receivers still carry the IP address and user agent.
+"""
+
+from contextvars import ContextVar
+
+from .models import AuditEvent
+
+Kind = AuditEvent.Kind
+_current_request: ContextVar = ContextVar("current_request", default=None)
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
+
+
+def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", resource: str = "", **detail) -> None:
+    """Append one event. Never pass secrets, tokens or codes in `detail`."""
+    request = _current_request.get()
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    AuditEvent.objects.create(
+        kind=kind,
+        actor=actor,
+        actor_name=actor_name or (actor.get_username() if actor is not None else ""),
+        client_id=client_id[:255],
+        resource=resource[:255],
+        ip=request.META.get("REMOTE_ADDR") if request is not None else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+        detail=detail,
+    )
