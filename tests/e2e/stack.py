@@ -62,6 +62,7 @@ class Stack:
     server_url: str
     process: subprocess.Popen | None = None
     extra: list[subprocess.Popen] = field(default_factory=list)
+    log: object = subprocess.DEVNULL  # a file to keep the servers' output in, for failing tests
 
     @property
     def rs_origin(self) -> str:
@@ -81,8 +82,8 @@ class Stack:
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         wait_until_up(f"{self.issuer}/.well-known/oauth-authorization-server")
@@ -146,6 +147,7 @@ def running_stack(tmp_path: Path, *, separately: bool = False, **settings: str):
         }
         env.pop("MCP_RS_CLIENT_SECRET", None)
         stack = Stack(env=env, issuer=env["OAUTH_ISSUER"], server_url=env["MCP_SERVER_URL"])
+        stack.log = open(tmp_path / "servers.log", "w")  # noqa: SIM115 - closed below
         stack.manage("migrate", "--noinput", "-v0")
         stack.manage(
             "createsuperuser",
@@ -161,3 +163,4 @@ def running_stack(tmp_path: Path, *, separately: bool = False, **settings: str):
             yield stack
         finally:
             stack.stop()
+            stack.log.close()
