@@ -4,12 +4,14 @@ The request being served is kept in a context variable (RequestContextMiddleware
 django-oauth-toolkit's code paths or in signal receivers still carry the IP address and user agent.
 """
 
+import logging
 from contextvars import ContextVar
 
 from .models import AuditEvent
 
 Kind = AuditEvent.Kind
 _current_request: ContextVar = ContextVar("current_request", default=None)
+log = logging.getLogger("oauth_app.audit")
 
 
 class RequestContextMiddleware:
@@ -30,7 +32,7 @@ def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", 
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
-    AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         kind=kind,
         actor=actor,
         actor_name=actor_name or (actor.get_username() if actor is not None else ""),
@@ -40,3 +42,6 @@ def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", 
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
         detail=detail,
     )
+    fields = {"event": kind, "actor": event.actor_name, "client_id": event.client_id, "resource": event.resource}
+    fields["request_id"] = getattr(request, "request_id", None)
+    log.info("security event", extra={"fields": {**fields, "ip": event.ip, **detail}})

@@ -1,4 +1,14 @@
-"""Content-Security-Policy on the pages people see (login, consent, home, admin)."""
+"""Middleware: Content-Security-Policy, request IDs and request logs, and database outages answered as 503."""
+
+import logging
+import re
+import time
+import uuid
+
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 # No framing anywhere (clickjacking on consent); elsewhere only our own static files. No `form-action`: browsers
 # apply it to the redirect that follows the consent form, which goes to the client's redirect URI.
@@ -18,3 +28,66 @@ class ContentSecurityPolicyMiddleware:
             admin = request.path.startswith("/admin/")
             response["Content-Security-Policy"] = ADMIN_POLICY if admin else PAGE_POLICY
         return response
+
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+request_log = logging.getLogger("oauth_app.requests")
+
+
+class RequestIdMiddleware:
+    """Gives every request an ID (the caller's X-Request-ID when well-formed, e.g. from the RS, else a new one),
+    returns it in X-Request-ID, and logs one structured line per request: no query string, no bodies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        supplied = request.headers.get("X-Request-ID", "")
+        request.request_id = supplied if REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        user = getattr(request, "user", None)
+        request_log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request.request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ip": request.META.get("REMOTE_ADDR"),
+                    "user": user.get_username() if user is not None and user.is_authenticated else None,
+                }
+            },
+        )
+        return response
+
+
+def database_unavailable(request=None) -> JsonResponse:
+    response = JsonResponse(
+        {"error": "temporarily_unavailable", "error_description": "the database is unreachable; retry shortly"},
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost database answers 503 with an RFC 6749-shaped JSON error, not a 500 and never a stack trace.
+    Django reconnects by itself (CONN_HEALTH_CHECKS) once the database is back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            logging.getLogger("oauth_app.database").warning(
+                "database unavailable", extra={"fields": {"error": type(exception).__name__}}
+            )
+            return database_unavailable(request)
+        return None

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "oauth_app.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "oauth_app.middleware.ContentSecurityPolicyMiddleware",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "oauth_app.middleware.DatabaseUnavailableMiddleware",  # innermost: sees the views' database errors
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -307,17 +309,23 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
+# One JSON object per line (LOG_FORMAT=json, the default) or plain text (LOG_FORMAT=text).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "oauth_app.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": env_str("LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": "INFO"},
     # oauthlib and DOT log request bodies (codes, tokens, secrets) at DEBUG: never let that through.
     "loggers": {
         "oauthlib": {"level": "WARNING"},
         "oauth2_provider": {"level": "WARNING"},
         "django.server": {"level": "INFO"},
+        # Our request lines replace Django's own 4xx/5xx lines (which carry no request ID).
+        "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
     },
 }

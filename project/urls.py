@@ -5,11 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from oauth_app.views import account
-from oauth_app.views.pages import home
+from oauth_app.views.pages import healthz, home
 
 urlpatterns = [
     path("", include("oauth_app.urls")),
     path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -18,3 +19,5 @@ urlpatterns = [
     path("account/apps/<int:application_id>/revoke/", account.connected_app_revoke, name="connected-app-revoke"),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "oauth_app.views.errors.server_error"

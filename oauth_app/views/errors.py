@@ -1,5 +1,8 @@
 """Errors shaped as OAuth clients expect them: JSON bodies (RFC 6749 §5.2), even for a wrong HTTP method."""
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
 
@@ -19,3 +22,13 @@ def too_many_requests(retry_after: int) -> JsonResponse:
     )
     response["Retry-After"] = str(retry_after)
     return response
+
+
+def server_error(request):
+    """handler500 (DEBUG off): database outages outside a view are 503s too; anything else a JSON 500, no trace."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, (OperationalError, InterfaceError)):
+        from ..middleware import database_unavailable
+
+        return database_unavailable(request)
+    return JsonResponse({"error": "server_error", "error_description": "internal error"}, status=500)

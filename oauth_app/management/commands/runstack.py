@@ -29,6 +29,7 @@ class Command(BaseCommand):
             "-m",
             "uvicorn",
             "project.asgi:application",
+            "--no-access-log",  # the AS logs one structured line per request itself
             "--host",
             settings.AS_BIND_HOST,
             "--port",
