@@ -127,7 +127,7 @@ def client_metadata_validate(metadata: dict, *, offered_scopes: set[str]) -> Cli
     if unknown_scopes:
         raise RegistrationRefused("invalid_client_metadata", f"unknown scope: {' '.join(sorted(unknown_scopes))}")
     application_type = metadata.get("application_type", "native")
-    if application_type not in APPLICATION_TYPES:
+    if not isinstance(application_type, str) or application_type not in APPLICATION_TYPES:
         raise RegistrationRefused("invalid_client_metadata", "application_type must be native or web")
     contacts = metadata.get("contacts", [])
     if (

@@ -15,8 +15,14 @@ def window_seconds(rate: str) -> int:
     return int(match.group(1) or 1) * UNITS[match.group(2)]
 
 
+def client_ip(group: str, request) -> str:
+    # REMOTE_ADDR is absent when the server got no peer address (a UNIX socket, some test clients): such
+    # requests share one budget rather than crash django-ratelimit's "ip" key with a KeyError.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 def retry_after(request, *, group: str, rate: str) -> int | None:
     """Seconds to wait when this request takes its client IP over `rate` for `group`, else None."""
-    if is_ratelimited(request, group=group, key="ip", rate=rate, increment=True):
+    if is_ratelimited(request, group=group, key=client_ip, rate=rate, increment=True):
         return window_seconds(rate)
     return None

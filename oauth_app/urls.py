@@ -6,12 +6,11 @@ logged-in user could create clients there).
 """
 
 from django.urls import path
-from oauth2_provider import views as dot_views
 
 from .views.authorize import AuthorizeView
 from .views.introspect import IntrospectView
 from .views.metadata import ServerMetadataView
-from .views.registration import RegisterView
+from .views.registration import RegisterView, RegistrationManagementView
 from .views.token import RevokeTokenView, TokenView
 
 app_name = "oauth2_provider"
@@ -25,7 +24,7 @@ urlpatterns = [
     path("register/", RegisterView.as_view(), name="dcr-register"),
     path(
         "register/<str:client_id>/",
-        dot_views.DynamicClientRegistrationManagementView.as_view(),
+        RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
 ]

@@ -62,11 +62,14 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only, refused otherwise
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [_issuer.hostname])
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", LOOPBACK_HOSTS if _issuer.hostname in LOOPBACK_HOSTS else [_issuer.hostname]
+)
 
 # oauthlib refuses plain-http endpoints unless told otherwise. Allow it only for a loopback issuer, which is
 # what local development and the test-suite use; a public http issuer is refused by a system check instead.
-if _issuer.scheme == "http" and _issuer.hostname in {"127.0.0.1", "localhost", "::1"}:
+if _issuer.scheme == "http" and _issuer.hostname in LOOPBACK_HOSTS:
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 INSTALLED_APPS = [
@@ -187,7 +190,7 @@ if env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""):
 
 # CORS for browser-based MCP clients, only where they need it: discovery, token, registration, revocation. Never
 # the authorize or consent pages, never introspection (server to server), never with credentials (cookies).
-CORS_URLS_REGEX = r"^/(\.well-known/.*|token/|register/.*|revoke_token/)$"
+CORS_URLS_REGEX = r"^/(\.well-known/.*|token/|register/.*|revoke_token/|openapi\.json)$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "mcp-protocol-version"]

@@ -5,12 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from oauth_app.views import account
-from oauth_app.views.pages import healthz, home
+from oauth_app.views.pages import HealthView, OpenAPIView, home
 
 urlpatterns = [
     path("", include("oauth_app.urls")),
     path("", home, name="home"),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("openapi.json", OpenAPIView.as_view(), name="openapi"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -20,4 +21,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "oauth_app.views.errors.bad_request"
 handler500 = "oauth_app.views.errors.server_error"

@@ -1,5 +1,6 @@
 """Errors shaped as OAuth clients expect them: JSON bodies (RFC 6749 §5.2), even for a wrong HTTP method."""
 
+import json
 import sys
 
 from django.db import InterfaceError, OperationalError
@@ -32,3 +33,25 @@ def server_error(request):
 
         return database_unavailable(request)
     return JsonResponse({"error": "server_error", "error_description": "internal error"}, status=500)
+
+
+MAX_JSON_BODY = 64 * 1024  # client metadata is a few hundred bytes; CIMD documents are capped at 16 KiB by DOT
+
+
+def json_body(request) -> tuple[object, JsonResponse | None]:
+    """The request's JSON body, or an RFC 7591-shaped 400 for one that is too big, too deep or not JSON."""
+    if len(request.body) > MAX_JSON_BODY:
+        return None, bad_metadata(f"the body exceeds {MAX_JSON_BODY} bytes", status=413)
+    try:
+        return json.loads(request.body), None
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than Python's stack
+        return None, bad_metadata("the body must be a JSON object")
+
+
+def bad_metadata(description: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": "invalid_client_metadata", "error_description": description}, status=status)
+
+
+def bad_request(request, exception=None):
+    """handler400: e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE; JSON like every other error here."""
+    return JsonResponse({"error": "invalid_request", "error_description": "malformed or oversized request"}, status=400)

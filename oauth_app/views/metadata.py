@@ -2,12 +2,17 @@
 
 import json
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.views import OAuthServerMetadataView
+
+from .errors import JsonMethodNotAllowedMixin
 
 INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
-class ServerMetadataView(OAuthServerMetadataView):
+@method_decorator(csrf_exempt, name="dispatch")  # no cookies involved; any other method gets a JSON 405
+class ServerMetadataView(JsonMethodNotAllowedMixin, OAuthServerMetadataView):
     """DOT's document, with the introspection endpoint's real authentication methods.
 
     DOT advertises the token endpoint's methods (`none` included) for introspection too; here only a resource

@@ -1,11 +1,16 @@
-"""Plain pages: the home page and the health endpoint."""
+"""Plain pages: the home page, the health endpoint, the OpenAPI description."""
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 
 from ..middleware import DATABASE_ERRORS, database_unavailable
+from ..openapi import openapi_document
+from .errors import JsonMethodNotAllowedMixin
 
 
 def home(request):
@@ -16,11 +21,20 @@ def home(request):
     )
 
 
-def healthz(request):
+@method_decorator(csrf_exempt, name="dispatch")
+class HealthView(JsonMethodNotAllowedMixin, View):
     """Liveness and readiness: 200 when the database answers, 503 otherwise (for load balancers and probes)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DATABASE_ERRORS:
-        return database_unavailable(request)
-    return JsonResponse({"status": "ok", "database": "ok"})
+
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DATABASE_ERRORS:
+            return database_unavailable(request)
+        return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class OpenAPIView(JsonMethodNotAllowedMixin, View):
+    def get(self, request):
+        return JsonResponse(openapi_document())

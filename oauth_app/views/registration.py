@@ -10,11 +10,11 @@ from django.http import JsonResponse
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 from oauth2_provider.utils import parse_bearer_token
-from oauth2_provider.views import DynamicClientRegistrationView
+from oauth2_provider.views import DynamicClientRegistrationManagementView, DynamicClientRegistrationView
 
 from .. import audit, selectors, services, throttling
 from ..registration import RegistrationRefused, client_metadata_validate
-from .errors import JsonMethodNotAllowedMixin, too_many_requests
+from .errors import JsonMethodNotAllowedMixin, json_body, too_many_requests
 
 REGISTRABLE_GRANT_TYPES = {"authorization_code", "refresh_token"}
 
@@ -61,14 +61,15 @@ class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
             response = _error(401, "invalid_token", "a valid initial access token is required to register")
             response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response
-        try:
-            metadata = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "invalid_client_metadata", "the body must be a JSON object")
+        metadata, refused = json_body(request)
+        if refused is not None:
+            return refused
         if not isinstance(metadata, dict):
             return _error(400, "invalid_client_metadata", "the body must be a JSON object")
         grant_types = metadata.setdefault("grant_types", ["authorization_code", "refresh_token"])
-        if not isinstance(grant_types, list) or not set(grant_types) <= REGISTRABLE_GRANT_TYPES:
+        if not isinstance(grant_types, list) or not all(
+            isinstance(g, str) and g in REGISTRABLE_GRANT_TYPES for g in grant_types
+        ):
             return _error(
                 400, "invalid_client_metadata", "only the authorization_code and refresh_token grant types register"
             )
@@ -119,3 +120,11 @@ class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
                 key: metadata[key] for key in ("scope", "application_type", "client_uri", "logo_uri") if key in metadata
             },
         }
+
+
+class RegistrationManagementView(JsonMethodNotAllowedMixin, DynamicClientRegistrationManagementView):
+    """RFC 7592 read, update, delete: DOT's view, with JSON 405s and bodies bounded in size and depth."""
+
+    def put(self, request, *args, **kwargs):
+        _, refused = json_body(request)
+        return refused or super().put(request, *args, **kwargs)
