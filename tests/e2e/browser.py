@@ -10,7 +10,7 @@ from tests.html_forms import form_fields
 
 async def approve(authorize_url: str, *, allow: bool = True, username: str = USERNAME, password: str = PASSWORD) -> str:
     """Returns the Location the AS finally redirects the browser to (the client's redirect URI)."""
-    async with httpx.AsyncClient(follow_redirects=False, timeout=10) as browser:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=60) as browser:
         response = await browser.get(authorize_url)
         while response.status_code == 302 and not _is_callback(response, authorize_url):
             url = urljoin(str(response.url), response.headers["location"])

@@ -121,3 +121,23 @@ async def test_restarts_lose_no_registration_consent_or_token(tmp_path):
         )
         assert management.status_code == 200 and management.json()["client_name"] == "r"  # RFC 7592 still works
         assert len(browser.authorize_urls) == 1
+
+
+def test_an_as_that_accepts_but_never_answers_costs_one_timeout_not_a_hang(tmp_path):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts connections (the kernel does), never reads or answers
+    settings = {"MCP_AS_URL": f"http://127.0.0.1:{silent.getsockname()[1]}", "MCP_INTROSPECTION_TIMEOUT": "1"}
+    try:
+        with running_stack(tmp_path, separately=True, **settings) as stack:
+            token = stack.manage("issue_token", "alice").strip()
+            started = time.monotonic()
+            response = httpx.post(stack.server_url, json={}, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+
+    assert response.status_code == 503 and response.json()["error"] == "temporarily_unavailable"
+    assert 0.9 <= elapsed < 2.5  # MCP_INTROSPECTION_TIMEOUT=1, then a clear answer

@@ -1,0 +1,29 @@
+"""The load test in its short form (the full run: `python -m tests.load.load`, see docs/reliability.md)."""
+
+import psycopg
+import pytest
+
+from tests.load.load import POSTGRES, run
+
+
+def postgres_available() -> bool:
+    try:
+        psycopg.connect(POSTGRES, connect_timeout=2).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.mark.skipif(not postgres_available(), reason="the load test runs on PostgreSQL (127.0.0.1:5432)")
+def test_dozen_clients_with_flows_tool_calls_and_refreshes_lose_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", POSTGRES)
+
+    result = run(clients=12, seconds=15, as_workers=2, rs_workers=2, workdir=tmp_path)
+
+    assert result["failed_clients"] == 0, result["failures"]
+    assert result["flows_completed"] == 12
+    assert result["server_5xx"] == 0 and result["tracebacks_in_logs"] == 0
+    assert result["rotations"] >= 12  # refresh grants that rotated a token, at least one per client
+    # One live refresh token in every family: nothing lost to a race, nothing revoked by mistake.
+    assert result["families"] == result["intact"] == 12 + result["reauthorizations"]
+    assert result["replays_detected"] == 0
