@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: setup run test test-postgres lint bench clean
+.PHONY: setup run test lint bench load clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## Benchmarks, never part of `make test`: real processes, a table, and docs/benchmarks.md + .png rewritten.
+bench: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(BIN)/python -m bench.run
+
+## The full load test (docs/reliability.md): PostgreSQL, 2 AS + 2 RS workers; `make test` runs its short form.
+load: setup
+	$(BIN)/python -m tests.load.load --clients 48 --seconds 120
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 
@@ -18,23 +19,28 @@ class RSSettings:
     bind_host: str = ""
     bind_port: int = 0
     name: str = "Demo MCP server"
+    redis_url: str = ""  # REDIS_URL: share the introspection cache between workers and replicas
+    cache_key_prefix: str = "mcp-auth"  # CACHE_KEY_PREFIX: keeps deployments sharing one Redis apart
+    workers: int = 1  # MCP_WORKERS: uvicorn worker processes
+    stateless: bool = False  # MCP_STATELESS: no MCP sessions, so any worker or replica can answer any request
 
-    @property
+    # Derived once (the guard and the verifier read them on every request), not re-parsed per request.
+    @cached_property
     def mcp_path(self) -> str:
         return urlsplit(self.server_url).path or "/"
 
-    @property
+    @cached_property
     def origin(self) -> str:
         parts = urlsplit(self.server_url)
         return f"{parts.scheme}://{parts.netloc}"
 
-    @property
+    @cached_property
     def resource_metadata_url(self) -> str:
         # RFC 9728 §3.1: the well-known suffix is inserted between the host and the resource's path.
         path = self.mcp_path if self.mcp_path != "/" else ""
         return f"{self.origin}/.well-known/oauth-protected-resource{path}"
 
-    @property
+    @cached_property
     def introspection_url(self) -> str:
         return f"{self.as_url}/introspect/"
 
@@ -54,6 +60,15 @@ class RSSettings:
         parts = urlsplit(server_url)
         bind = env("MCP_BIND", "")
         host, _, port = bind.rpartition(":") if bind else (parts.hostname, ":", "")
+        workers = int(env("MCP_WORKERS", "1"))
+        if workers < 1:
+            raise SystemExit("MCP_WORKERS must be at least 1")
+        stateless = env("MCP_STATELESS", "1" if workers > 1 else "0").strip().lower() in {"1", "true", "yes", "on"}
+        if workers > 1 and not stateless:
+            raise SystemExit(
+                "MCP_WORKERS > 1 needs MCP_STATELESS=1: an MCP session lives in the worker that opened it, "
+                "and the next request of that session may reach another worker"
+            )
         return cls(
             server_url=server_url,
             issuer=issuer,
@@ -66,4 +81,8 @@ class RSSettings:
             bind_host=host or "127.0.0.1",
             bind_port=int(port or parts.port or (443 if parts.scheme == "https" else 80)),
             name=env("MCP_SERVER_NAME", "Demo MCP server"),
+            redis_url=env("REDIS_URL", ""),
+            cache_key_prefix=env("CACHE_KEY_PREFIX", "mcp-auth"),
+            workers=workers,
+            stateless=stateless,
         )

@@ -1,14 +1,17 @@
 """Token checks for the RS: RFC 7662 introspection against the Django AS, audience and expiry, cached briefly."""
 
+import base64
 import hashlib
+import hmac
 import logging
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 from mcp.server.auth.provider import AccessToken
 
-from .cache import TTLCache
+from .cache import RedisCache, SharedCache, TTLCache
+from .observability import request_id_header
 from .settings import RSSettings
 
 log = logging.getLogger(__name__)
@@ -28,40 +31,78 @@ def resource_key(uri: str) -> tuple[str, str, str]:
     return parts.scheme.lower(), host, parts.path.rstrip("/")
 
 
+def client_basic_authorization(client_id: str, client_secret: str) -> str:
+    """client_secret_basic: RFC 6749 §2.3.1 form-urlencodes both parts before Basic (RFC 7617) encoding."""
+    credentials = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
+
+
+def shared_cache_for(settings: RSSettings) -> SharedCache | None:
+    """The Redis cache when REDIS_URL is set and caching is on; else None (in-process cache only)."""
+    if not settings.redis_url or settings.cache_seconds <= 0:
+        return None
+    # One namespace per (AS, resource): an answer accepted for one MCP server never serves another.
+    scope = hashlib.sha256(f"{settings.issuer} {settings.server_url}".encode()).hexdigest()[:16]
+    signing_key = hmac.new(settings.client_secret.encode(), b"mcp_rs shared introspection cache", "sha256").digest()
+    namespace = f"{settings.cache_key_prefix}:mcp-rs:introspection:{scope}"
+    return RedisCache.from_url(settings.redis_url, namespace=namespace, signing_key=signing_key)
+
+
 class IntrospectionTokenVerifier:
     """The SDK's TokenVerifier protocol, backed by the AS's introspection endpoint.
 
-    One pooled AsyncClient serves every call (building one per call costs ~56 ms). Only positive answers are
-    cached, keyed by the token's SHA-256, for `cache_seconds` and never beyond the token's `exp`: a revoked
-    token stops working within that window.
+    One pooled AsyncClient serves every call (building one per call costs ~56 ms), with the URL and the
+    Authorization header computed once. Only positive answers are cached, keyed by the token's SHA-256, for
+    `cache_seconds` and never beyond the token's `exp`: a revoked token stops working within that window. The
+    in-process `cache` is asked first; then the `shared` one (Redis), whose entries keep the deadline they were
+    given at introspection, so going through it never lengthens that window.
     """
 
     def __init__(
-        self, settings: RSSettings, *, http: httpx.AsyncClient, cache: TTLCache | None = None, clock=time.time
+        self,
+        settings: RSSettings,
+        *,
+        http: httpx.AsyncClient,
+        cache: TTLCache | None = None,
+        shared: SharedCache | None = None,
+        clock=time.time,
     ):
         self.settings = settings
         self.http = http
         self.cache = cache if cache is not None else TTLCache()
+        self.shared = shared if settings.cache_seconds > 0 else None
         self.clock = clock
         self._resource = resource_key(settings.server_url)
+        self._introspection_url = settings.introspection_url
+        self._authorization = client_basic_authorization(settings.client_id, settings.client_secret)
 
     async def verify_token(self, token: str) -> AccessToken | None:
         key = hashlib.sha256(token.encode()).hexdigest()
         cached = self.cache.get(key)
         if cached is not None:
             return cached if cached.expires_at > self.clock() else None
+        if self.shared is not None:
+            entry = await self.shared.get(key)
+            access = self._from_shared(token, *entry) if entry is not None else None
+            if access is not None:
+                ttl = min(entry[1], self.settings.cache_seconds, access.expires_at - self.clock())
+                self.cache.set(key, access, ttl)
+                return access
         claims = await self._introspect(token)
         access = self._accept(token, claims)
         if access is not None and self.settings.cache_seconds > 0:
-            self.cache.set(key, access, min(self.settings.cache_seconds, access.expires_at - self.clock()))
+            ttl = min(self.settings.cache_seconds, access.expires_at - self.clock())
+            self.cache.set(key, access, ttl)
+            if self.shared is not None:
+                await self.shared.set(key, _shareable(access), ttl)
         return access
 
     async def _introspect(self, token: str) -> dict:
         try:
             response = await self.http.post(
-                self.settings.introspection_url,
+                self._introspection_url,
                 data={"token": token, "token_type_hint": "access_token"},
-                auth=(self.settings.client_id, self.settings.client_secret),
+                headers={"authorization": self._authorization, **request_id_header()},
                 timeout=self.settings.introspection_timeout,
             )
         except httpx.HTTPError as exc:
@@ -102,3 +143,34 @@ class IntrospectionTokenVerifier:
             subject=str(claims["sub"]) if claims.get("sub") is not None else None,
             claims={key: claims[key] for key in ("iss", "sub", "username", "aud", "iat") if key in claims},
         )
+
+    def _from_shared(self, token: str, value: dict, seconds_left: float) -> AccessToken | None:
+        """An entry another worker accepted; anything malformed or expired is a miss (the caller introspects)."""
+        expires_at, scopes = value.get("expires_at"), value.get("scopes")
+        if not isinstance(expires_at, int) or expires_at <= self.clock() or seconds_left <= 0:
+            return None
+        if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+            return None
+        client_id, subject, claims = value.get("client_id"), value.get("subject"), value.get("claims")
+        if not isinstance(client_id, str) or not isinstance(subject, str | None) or not isinstance(claims, dict):
+            return None
+        return AccessToken(
+            token=token,
+            client_id=client_id,
+            scopes=scopes,
+            expires_at=expires_at,
+            resource=self.settings.server_url,
+            subject=subject,
+            claims=claims,
+        )
+
+
+def _shareable(access: AccessToken) -> dict:
+    """What a shared cache keeps of an accepted token: everything but the token itself."""
+    return {
+        "client_id": access.client_id,
+        "scopes": access.scopes,
+        "expires_at": access.expires_at,
+        "subject": access.subject,
+        "claims": access.claims or {},
+    }
