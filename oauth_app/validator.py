@@ -66,25 +66,30 @@ class MCPOAuth2Validator(OAuth2Validator):
         request.resource = bound_resource_uris(request)
 
     # --- One redemption per code and per refresh token, even under concurrency -----------------------------
-    # save_bearer_token runs in one transaction. Each grant below first consumes what it redeems, under a row
-    # lock, and only then lets DOT write tokens: of N concurrent requests one wins, the others get invalid_grant
-    # and write nothing. (DOT alone deletes the code after the tokens are committed, and answers the losers of a
-    # refresh race with the winner's token, which is blank under hashed storage: HTTP 500.)
+    # save_bearer_token runs in one transaction. Each grant below first locks what it redeems and checks it is
+    # still there; DOT then checks the resource against it and writes the tokens; the code is deleted in the
+    # same transaction. Of N concurrent requests one wins, the others wait for the lock, find nothing, get
+    # invalid_grant and write nothing. (DOT alone deletes the code after the tokens are committed, and answers
+    # the losers of a refresh race with the winner's token, which is blank under hashed storage: HTTP 500.)
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
+        grant = None
         if request.grant_type == "authorization_code":
-            consumed, _ = get_grant_model().objects.filter(code=request.code, application=request.client).delete()
-            if not consumed:
+            grants = get_grant_model().objects.select_for_update()
+            grant = grants.filter(code=request.code, application=request.client).first()
+            if grant is None:
                 raise errors.InvalidGrantError(description="authorization code already used", request=request)
         elif request.grant_type == "refresh_token":
             instance = getattr(request, "refresh_token_instance", None)
             live = get_refresh_token_model().objects.select_for_update().filter(revoked__isnull=True)
             if instance is None or not live.filter(pk=instance.pk).exists():
                 raise errors.InvalidGrantError(description="refresh token already used", request=request)
-        super()._save_bearer_token(token, request, *args, **kwargs)
-        issued = getattr(request, "issued_refresh_token", None)
-        if request.grant_type == "authorization_code" and issued is not None:
-            services.authorization_code_redeemed(code=request.code, token_family=issued.token_family)
+        super()._save_bearer_token(token, request, *args, **kwargs)  # checks `resource` against the grant
+        if grant is not None:
+            grant.delete()
+            issued = getattr(request, "issued_refresh_token", None)
+            if issued is not None:
+                services.authorization_code_redeemed(code=request.code, token_family=issued.token_family)
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         request.issued_refresh_token = super()._create_refresh_token(

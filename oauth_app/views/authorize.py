@@ -98,7 +98,10 @@ class AuthorizeView(AuthorizationView):
     def form_valid(self, form):
         response = super().form_valid(form)
         application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
-        resources = selectors.resources_resolve(uris=(form.cleaned_data.get("resource") or "").split())
+        try:
+            resources = selectors.resources_resolve(uris=(form.cleaned_data.get("resource") or "").split())
+        except selectors.UnknownResource:  # a tampered form: DOT's answer above was already an error redirect
+            return response
         issued_code = "code" in parse_qs(urlsplit(response.get("Location", "")).query)
         if form.cleaned_data.get("allow") and issued_code:
             services.consent_record(

@@ -136,3 +136,14 @@ def test_code_injection_fails_without_the_original_verifier(client, user, public
     response = exchange_code(client, public_client.client_id, stolen, Pkce())
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.django_db
+def test_tampered_consent_form_resource_is_refused_not_a_500(client, user, public_client, pkce):
+    client.force_login(user)
+    url = authorize_url(public_client.client_id, pkce)
+    fields, _ = form_fields(client.get(url).content.decode(), "authorizationForm")
+
+    response = client.post(url, {**fields, "resource": "https://elsewhere.example/mcp", "allow": "Authorize"})
+
+    assert response.status_code == 302 and "error=invalid_target" in response["Location"]

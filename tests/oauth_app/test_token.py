@@ -155,3 +155,14 @@ def test_replayed_code_revokes_what_the_first_exchange_issued(browser, client, p
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert introspect(client, rs_credentials, first["access_token"]) == {"active": False}
     assert refresh(client, public_client.client_id, first["refresh_token"]).status_code == 400
+
+
+def test_code_for_one_registered_resource_cannot_be_exchanged_for_another(browser, client, public_client, pkce):
+    from oauth_app.services import resource_register
+
+    other = resource_register(uri="https://other.example/mcp", name="Other", scopes={"mcp": "x"})
+    code = obtain_code(browser, public_client.client_id, pkce)  # bound to MCP_SERVER_URL
+
+    response = exchange_code(client, public_client.client_id, code, pkce, resource=other.uri)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
