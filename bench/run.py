@@ -1,8 +1,8 @@
 """`make bench`: start the AS and the RS as real processes on loopback ports, measure, print the table, and rewrite
 the results block of docs/benchmarks.md and docs/benchmarks.png.
 
-Every figure is a median over interleaved rounds (A B C, C B A, ...), short ones, so drift on the machine falls on
-every variant alike; ratios are medians of per-round ratios. Bounded: about four minutes with the defaults.
+Every figure is a median over interleaved rounds (A B C, B C A, C A B, ...), short ones, so drift on the machine
+falls on every variant alike; ratios are medians of per-round ratios. Bounded: about five minutes by default.
 """
 
 import argparse
@@ -182,13 +182,16 @@ def start_noauth(env: dict[str, str], *, port: int, log) -> subprocess.Popen:
 
 
 def interleaved(names: list[str], round_index: int) -> list[str]:
-    return names if round_index % 2 == 0 else names[::-1]
+    """The variants in rotated order (A B C, B C A, C A B, ...): each one follows each other one equally often."""
+    shift = round_index % len(names)
+    return names[shift:] + names[:shift]
 
 
 async def timed_calls(cluster: Cluster, name: str, session: McpSession, **load) -> tuple[float, float]:
     """(calls per second, the server's CPU milliseconds per call, all its workers counted)."""
     process = cluster.processes[name]
     pids = [process.pid, *worker_pids(process)]
+    await asyncio.sleep(0.1)  # let the previous variant's servers go idle first
     before = cpu_seconds(pids)
     rate, calls = await calls_per_second(session, **load)
     return rate, (cpu_seconds(pids) - before) * 1000 / calls
@@ -325,7 +328,7 @@ def machine() -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds per figure (token endpoint: half)")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds per figure (token endpoint: half)")
     parser.add_argument("--seconds", type=float, default=0.8, help="per throughput measurement")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (2 rounds, short measurements)")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/ alone")

@@ -6,6 +6,8 @@ endpoint answers people, not clients: its errors are redirects to a registered U
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from project.wsgi import application
@@ -22,6 +24,17 @@ def rfc_shaped_errors(response, case) -> None:
     assert content_type.startswith("application/json"), response.text[:200]
     body = response.json()
     assert isinstance(body, dict) and isinstance(body.get("error"), str), body
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Schemathesis calls the WSGI app directly, not through Django's test client, which is what normally stops
+    each request from closing the database connection the test's transaction lives on. Do the same here."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)
