@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.stack import PASSWORD, ROOT, USERNAME, Stack, free_port, throwaway_database, wait_until_up
+from tests.e2e.stack import ROOT, Stack, free_port, stack_environment, throwaway_database, wait_until_up
 
 
 def as_command(*, host: str, port: int, workers: int, launcher: str = "nodelay") -> list[str]:
@@ -80,18 +80,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def prepare(env: dict[str, str]) -> dict[str, str]:
     """Migrate, create the person who logs in, register the MCP server; returns the RS's credentials."""
-    stack = Stack(env=env, issuer=env["OAUTH_ISSUER"], server_url=env["MCP_SERVER_URL"])
-    stack.manage("migrate", "--noinput", "-v0")
-    stack.manage(
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        USERNAME,
-        "--email",
-        "a@example.com",
-        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
-    )
-    exports = stack.manage("bootstrap_rs").splitlines()
+    exports = Stack.prepared(env).manage("bootstrap_rs").splitlines()
     return dict(line.removeprefix("export ").split("=", 1) for line in exports)
 
 
@@ -112,17 +101,7 @@ def production_stack(tmp_path: Path, *, as_workers: int, rs_workers: int, **sett
     """A fresh database (PostgreSQL when DATABASE_URL names one), the AS and the RS served the production way."""
     as_port, rs_port = free_port(), free_port()
     with throwaway_database(tmp_path) as database_url:
-        env = {
-            **os.environ,
-            "OAUTH_ISSUER": f"http://127.0.0.1:{as_port}",
-            "MCP_SERVER_URL": f"http://127.0.0.1:{rs_port}/mcp",
-            "DATABASE_URL": database_url,
-            "DATABASE_CONN_MAX_AGE": "0",
-            "DJANGO_DEBUG": "1",
-            "PYTHONUNBUFFERED": "1",
-            **settings,
-        }
-        env.pop("MCP_RS_CLIENT_SECRET", None)
+        env = stack_environment(as_port, rs_port, database_url, DATABASE_CONN_MAX_AGE="0", **settings)
         env.update(prepare(env))
         with open(tmp_path / "servers.log", "w") as log:
             as_process = serve_as(env, port=as_port, workers=as_workers, log=log)

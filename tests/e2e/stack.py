@@ -69,6 +69,22 @@ class Stack:
         parts = urlsplit(self.server_url)
         return f"{parts.scheme}://{parts.netloc}"
 
+    @classmethod
+    def prepared(cls, env: dict[str, str]) -> "Stack":
+        """A stack whose database is migrated and holds the person who logs in."""
+        stack = cls(env=env, issuer=env["OAUTH_ISSUER"], server_url=env["MCP_SERVER_URL"])
+        stack.manage("migrate", "--noinput", "-v0")
+        stack.manage(
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            USERNAME,
+            "--email",
+            "a@example.com",
+            DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+        )
+        return stack
+
     def manage(self, *args: str, **env: str) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **env}, capture_output=True, text=True
@@ -132,32 +148,27 @@ class Stack:
                 os.killpg(self.process.pid, signal.SIGKILL)  # never leave a child behind a failed test
 
 
+def stack_environment(as_port: int, rs_port: int, database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of an AS on `as_port` and an RS on `rs_port`, on `database_url`, plus `settings`."""
+    env = {
+        **os.environ,
+        "OAUTH_ISSUER": f"http://127.0.0.1:{as_port}",
+        "MCP_SERVER_URL": f"http://127.0.0.1:{rs_port}/mcp",
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "1",
+        "PYTHONUNBUFFERED": "1",
+        **settings,
+    }
+    env.pop("MCP_RS_CLIENT_SECRET", None)
+    return env
+
+
 @contextlib.contextmanager
 def running_stack(tmp_path: Path, *, separately: bool = False, **settings: str):
     as_port, rs_port = free_port(), free_port()
     with throwaway_database(tmp_path) as database_url:
-        env = {
-            **os.environ,
-            "OAUTH_ISSUER": f"http://127.0.0.1:{as_port}",
-            "MCP_SERVER_URL": f"http://127.0.0.1:{rs_port}/mcp",
-            "DATABASE_URL": database_url,
-            "DJANGO_DEBUG": "1",
-            "PYTHONUNBUFFERED": "1",
-            **settings,
-        }
-        env.pop("MCP_RS_CLIENT_SECRET", None)
-        stack = Stack(env=env, issuer=env["OAUTH_ISSUER"], server_url=env["MCP_SERVER_URL"])
+        stack = Stack.prepared(stack_environment(as_port, rs_port, database_url, **settings))
         stack.log = open(tmp_path / "servers.log", "w")  # noqa: SIM115 - closed below
-        stack.manage("migrate", "--noinput", "-v0")
-        stack.manage(
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            USERNAME,
-            "--email",
-            "a@example.com",
-            DJANGO_SUPERUSER_PASSWORD=PASSWORD,
-        )
         stack.start_separately() if separately else stack.start()
         try:
             yield stack
