@@ -91,3 +91,25 @@ class DatabaseUnavailableMiddleware:
             )
             return database_unavailable(request)
         return None
+
+
+class RejectNulCharactersMiddleware:
+    """A NUL character in the path, the query or a form field is refused with a JSON 400.
+
+    PostgreSQL cannot store or even compare a text value containing NUL: psycopg raises ValueError before the query
+    is sent, which Django would turn into a 500 (schemathesis found it on /revoke_token/). Nothing legitimate in
+    OAuth carries a NUL, so the request stops here, whatever the database.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        fields = [request.path, *request.GET.keys(), *(v for vs in request.GET.lists() for v in vs[1])]
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [*request.POST.keys(), *(v for vs in request.POST.lists() for v in vs[1])]
+        if any("\x00" in field for field in fields):
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "NUL characters are not allowed"}, status=400
+            )
+        return self.get_response(request)

@@ -67,8 +67,8 @@ def redirect_uri_problem(uri: str) -> str | None:
       reverse-DNS ones such as com.example.app:/cb once added to OAUTH_REDIRECT_URI_SCHEMES;
     - never javascript:, data:, file: and the like, never a fragment (RFC 6749 §3.1.2), never userinfo.
     """
-    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(c.isspace() for c in uri):
-        return "a redirect URI must be a non-empty string without spaces"
+    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(c.isspace() or c == "\x00" for c in uri):
+        return "a redirect URI must be a non-empty string without spaces or NUL characters"
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -117,7 +117,7 @@ def client_metadata_validate(metadata: dict, *, offered_scopes: set[str]) -> Cli
             raise RegistrationRefused("invalid_redirect_uri", problem)
     for field in STRING_FIELDS:
         value = metadata.get(field, "")
-        if not isinstance(value, str) or len(value) > MAX_STRING:
+        if not isinstance(value, str) or len(value) > MAX_STRING or "\x00" in value:
             raise RegistrationRefused("invalid_client_metadata", f"{field} must be a string of at most {MAX_STRING}")
     for field in URL_FIELDS:
         value = metadata.get(field, "")

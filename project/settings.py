@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "oauth_app.middleware.RequestIdMiddleware",
+    "oauth_app.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "oauth_app.middleware.ContentSecurityPolicyMiddleware",

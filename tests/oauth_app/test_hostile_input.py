@@ -147,3 +147,29 @@ def test_tampered_consent_form_resource_is_refused_not_a_500(client, user, publi
     response = client.post(url, {**fields, "resource": "https://elsewhere.example/mcp", "allow": "Authorize"})
 
     assert response.status_code == 302 and "error=invalid_target" in response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/revoke_token/", {"token": "x", "client_id": "a\x00b"}),
+        ("post", "/token/", {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "\x00"}),
+        ("post", "/introspect/", {"token": "\x00", "client_id": "mcp-resource-server", "client_secret": "\x00"}),
+        ("get", "/authorize/", {"client_id": "\x00", "response_type": "code"}),
+    ],
+)
+def test_nul_characters_are_a_json_400_on_any_database(client, rs_credentials, method, path, data):
+    # PostgreSQL refuses NUL in text before a query is even sent: without the guard this was a 500 there.
+    response = getattr(client, method)(path, data)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.django_db
+def test_nul_characters_in_registration_metadata_are_refused(client):
+    body = json.dumps({"client_name": "a\x00b", "redirect_uris": ["http://127.0.0.1:1/cb\x00"]})
+
+    response = client.post("/register/", body, content_type="application/json")
+
+    assert response.status_code == 400
