@@ -23,6 +23,34 @@ def _error(status: int, error: str, description: str) -> JsonResponse:
     return JsonResponse({"error": error, "error_description": description}, status=status)
 
 
+def validated_metadata(request):
+    """(metadata with our defaults, the validated ClientMetadata, None), or (None, None, an RFC 7591 error).
+
+    One policy for registering (RFC 7591) and for updating a registration (RFC 7592 PUT)."""
+    metadata, refused = json_body(request)
+    if refused is not None:
+        return None, None, refused
+    if not isinstance(metadata, dict):
+        return None, None, _error(400, "invalid_client_metadata", "the body must be a JSON object")
+    grant_types = metadata.setdefault("grant_types", ["authorization_code", "refresh_token"])
+    if not isinstance(grant_types, list) or not all(
+        isinstance(g, str) and g in REGISTRABLE_GRANT_TYPES for g in grant_types
+    ):
+        return (
+            None,
+            None,
+            _error(
+                400, "invalid_client_metadata", "only the authorization_code and refresh_token grant types register"
+            ),
+        )
+    metadata.setdefault("token_endpoint_auth_method", "none")
+    try:
+        cleaned = client_metadata_validate(metadata, offered_scopes=set(selectors.resource_scopes_all()))
+    except RegistrationRefused as refused:
+        return None, None, _error(400, refused.error, refused.description)
+    return metadata, cleaned, None
+
+
 class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
     """DOT's registration endpoint behind this AS's policy.
 
@@ -61,23 +89,9 @@ class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
             response = _error(401, "invalid_token", "a valid initial access token is required to register")
             response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response
-        metadata, refused = json_body(request)
+        metadata, cleaned, refused = validated_metadata(request)
         if refused is not None:
             return refused
-        if not isinstance(metadata, dict):
-            return _error(400, "invalid_client_metadata", "the body must be a JSON object")
-        grant_types = metadata.setdefault("grant_types", ["authorization_code", "refresh_token"])
-        if not isinstance(grant_types, list) or not all(
-            isinstance(g, str) and g in REGISTRABLE_GRANT_TYPES for g in grant_types
-        ):
-            return _error(
-                400, "invalid_client_metadata", "only the authorization_code and refresh_token grant types register"
-            )
-        metadata.setdefault("token_endpoint_auth_method", "none")
-        try:
-            cleaned = client_metadata_validate(metadata, offered_scopes=set(selectors.resource_scopes_all()))
-        except RegistrationRefused as refused:
-            return _error(400, refused.error, refused.description)
 
         ip = request.META.get("REMOTE_ADDR")
         fingerprint = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode()).hexdigest()
@@ -123,8 +137,12 @@ class RegisterView(JsonMethodNotAllowedMixin, DynamicClientRegistrationView):
 
 
 class RegistrationManagementView(JsonMethodNotAllowedMixin, DynamicClientRegistrationManagementView):
-    """RFC 7592 read, update, delete: DOT's view, with JSON 405s and bodies bounded in size and depth."""
+    """RFC 7592 read, update, delete: DOT's view, with JSON 405s, and updates held to the registration policy
+    (DOT would accept any redirect URI its schemes allow, `http://evil.example/cb` included)."""
 
     def put(self, request, *args, **kwargs):
-        _, refused = json_body(request)
-        return refused or super().put(request, *args, **kwargs)
+        metadata, _, refused = validated_metadata(request)
+        if refused is not None:
+            return refused
+        request._body = json.dumps(metadata).encode()  # HttpRequest.body's cache: what DOT will parse
+        return super().put(request, *args, **kwargs)

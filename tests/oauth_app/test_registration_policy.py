@@ -197,3 +197,40 @@ def test_prune_deletes_only_old_clients_that_never_got_a_token(client, user, pkc
         used,
         fresh,
     }
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"redirect_uris": ["http://evil.example/cb"]},
+        {"redirect_uris": ["http://127.0.0.1:5000/callback"], "client_name": "a\x00b"},
+        {"redirect_uris": ["http://127.0.0.1:5000/callback"], "grant_types": ["client_credentials"]},
+    ],
+    ids=["remote-http-redirect", "nul-name", "client-credentials"],
+)
+def test_rfc7592_updates_are_held_to_the_same_policy(client, update):
+    registered = register(client).json()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {registered['registration_access_token']}"}
+
+    response = client.put(
+        f"/register/{registered['client_id']}/", json.dumps(update), content_type="application/json", **headers
+    )
+
+    assert response.status_code == 400
+    application = get_application_model().objects.get(client_id=registered["client_id"])
+    assert application.redirect_uris == "http://127.0.0.1:5000/callback"
+
+
+def test_rfc7592_update_within_the_policy_is_applied(client):
+    registered = register(client).json()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {registered['registration_access_token']}"}
+    update = {"client_name": "Renamed", "redirect_uris": ["https://client.example/cb"]}
+
+    response = client.put(
+        f"/register/{registered['client_id']}/", json.dumps(update), content_type="application/json", **headers
+    )
+
+    assert response.status_code == 200, response.content
+    application = get_application_model().objects.get(client_id=registered["client_id"])
+    assert application.name == "Renamed" and application.redirect_uris == "https://client.example/cb"
+    assert application.client_type == "public"  # an omitted auth method stays public on update too
