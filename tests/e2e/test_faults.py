@@ -13,16 +13,9 @@ import pytest
 from tests.e2e.mcp_client import MemoryStorage, ScriptedBrowser, call_json, mcp_session, oauth_provider
 from tests.e2e.stack import ROOT, free_port, running_stack, wait_until_up
 from tests.e2e.tcp_proxy import TcpProxy
+from tests.services import POSTGRES_SERVER, needs_postgres
 
-POSTGRES = "postgres://postgres@127.0.0.1:5432"
-
-
-def postgres_available() -> bool:
-    try:
-        psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=2).close()
-        return True
-    except psycopg.Error:
-        return False
+POSTGRES = POSTGRES_SERVER
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def proxied_database():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.skipif(not postgres_available(), reason="needs PostgreSQL on 127.0.0.1:5432")
+@needs_postgres
 def test_database_lost_gives_503_json_and_the_as_recovers_by_itself(proxied_database):
     proxy, database_url = proxied_database
     port = free_port()

@@ -5,24 +5,16 @@ import subprocess
 import sys
 
 import httpx
-import pytest
+import redis
 
 from tests.e2e.stack import ROOT, free_port, running_stack, wait_until_up
-
-redis = pytest.importorskip("redis")
-
-
-def redis_available() -> bool:
-    try:
-        return redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
+from tests.services import REDIS_URL, needs_redis
 
 
-@pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+@needs_redis
 def test_registration_limit_is_shared_by_two_as_processes(tmp_path):
     prefix = f"test-{secrets.token_hex(4)}"
-    settings = {"REDIS_URL": "redis://127.0.0.1:6379/0", "CACHE_KEY_PREFIX": prefix, "OAUTH_REGISTRATION_RATE": "3/h"}
+    settings = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix, "OAUTH_REGISTRATION_RATE": "3/h"}
     with running_stack(tmp_path, separately=True, **settings) as stack:
         port = free_port()
         second = subprocess.Popen(
@@ -45,7 +37,7 @@ def test_registration_limit_is_shared_by_two_as_processes(tmp_path):
         finally:
             second.terminate()
             second.wait(timeout=10)
-            client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+            client = redis.Redis.from_url(REDIS_URL)
             for key in client.scan_iter(f"{prefix}:*"):
                 client.delete(key)
 

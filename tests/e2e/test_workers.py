@@ -14,18 +14,7 @@ from mcp_rs.__main__ import listening_socket
 from tests.e2e.mcp_client import MemoryStorage, ScriptedBrowser, call_json, mcp_session, oauth_provider
 from tests.e2e.production import production_stack, serve_rs, stop, worker_pids
 from tests.e2e.stack import USERNAME, free_port
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def redis_available() -> bool:
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+from tests.services import REDIS_URL, needs_redis
 
 
 @pytest.fixture

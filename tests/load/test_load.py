@@ -1,20 +1,10 @@
 """The load test in its short form (the full run: `python -m tests.load.load`, see docs/reliability.md)."""
 
-import psycopg
-import pytest
-
 from tests.load.load import POSTGRES, run
+from tests.services import needs_postgres
 
 
-def postgres_available() -> bool:
-    try:
-        psycopg.connect(POSTGRES, connect_timeout=2).close()
-        return True
-    except psycopg.Error:
-        return False
-
-
-@pytest.mark.skipif(not postgres_available(), reason="the load test runs on PostgreSQL (127.0.0.1:5432)")
+@needs_postgres  # the load test is about PostgreSQL
 def test_dozen_clients_with_flows_tool_calls_and_refreshes_lose_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", POSTGRES)
 

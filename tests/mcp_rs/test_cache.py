@@ -16,8 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from mcp_rs.cache import RedisCache, TTLCache
 from mcp_rs.settings import RSSettings
 from mcp_rs.token_verifier import IntrospectionTokenVerifier, IntrospectionUnavailable, shared_cache_for
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.services import REDIS_URL, needs_redis
 
 
 class Clock:
@@ -169,18 +168,6 @@ async def test_shared_cache_only_with_redis_url_and_one_namespace_per_resource(r
 
 
 # --- RedisCache against a real Redis ---------------------------------------------------------------------------
-
-
-def redis_available() -> bool:
-    import redis
-
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
 
 
 @pytest.fixture
