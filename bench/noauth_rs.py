@@ -1,7 +1,7 @@
 """The benchmarks' baseline: `python -m mcp_rs` with its token check taken out (never serve this).
 
-The app is `create_app`'s, served by `mcp_rs.__main__.main`, with only BearerGuard replaced: every request is
-handed the identity a valid token would give, without a token. So the tools answer the same thing, everything
+The app is `create_app`'s (the demo), served by `mcp_rs.__main__.serve`, with only BearerGuard replaced: every
+request is handed the identity a valid token would give, without a token. So the tools answer the same thing, everything
 else (request IDs, logging, transport, server) is as served, and the difference between the two is exactly what
 the guard and introspection cost.
 """
@@ -12,9 +12,10 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
 
-from mcp_rs import __main__ as rs_main
+from mcp_rs.__main__ import serve
+from mcp_rs.app import create_app
 from mcp_rs.guard import BearerGuard
-from mcp_rs.server import create_app
+from mcp_rs.observability import configure_logging
 from mcp_rs.settings import RSSettings
 
 
@@ -52,5 +53,7 @@ def without_guard(app, settings: RSSettings):
 
 
 if __name__ == "__main__":
-    rs_main.create_app = lambda settings: without_guard(create_app(settings), settings)
-    rs_main.main()
+    configure_logging()
+    settings = RSSettings.from_env()
+    app = without_guard(create_app(settings), settings)
+    serve(app, host=settings.bind_host, port=settings.bind_port, lifespan="on")

@@ -1,17 +1,22 @@
-"""`python -m mcp_rs`: serve the MCP resource server on MCP_SERVER_URL's host and port (or MCP_BIND).
+"""`python -m mcp_rs [MODULE:ATTR]`: serve an MCPServer behind the guard on MCP_SERVER_URL's host and port (or
+MCP_BIND); the demo server when no MODULE:ATTR is given.
 
 With MCP_WORKERS > 1, uvicorn runs that many worker processes on one listening socket, each building its own app
-(its own pooled AS client and Redis client) from `mcp_rs.server:create_app_from_env`.
+(its own pooled AS client and Redis client) from `mcp_rs.app:create_app_from_env`.
 """
 
+import argparse
 import logging
+import os
 import socket
+import sys
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from .app import SERVER_ENV, protect
+from .loader import DEMO, ServerImportError, load_server
 from .observability import configure_logging
-from .server import create_app
 from .settings import RSSettings
 
 log = logging.getLogger("mcp_rs")
@@ -47,14 +52,55 @@ def serve(app, *, host: str, port: int, workers: int = 1, factory: bool = False,
     Multiprocess(config, sockets=[sock]).run()
 
 
-def main() -> None:
+HELP = """\
+Serve an MCP server of your own behind django-mcp-auth: every request needs a token the authorization server
+issued for this server (checked by RFC 7662 introspection), and tools marked with @requires_scopes(...) need
+their scopes too (403 insufficient_scope, and MCP clients step up).
+
+  1. register it with the AS (on the AS's machine):
+       eval "$(python manage.py register_mcp_server https://mcp.example.com/mcp --name Files \\
+               --scope mcp="Use the Files server" --scope files:write="Change your files")"
+  2. export MCP_SERVER_URL=https://mcp.example.com/mcp OAUTH_ISSUER=https://auth.example.com
+     (and the MCP_RS_CLIENT_ID / MCP_RS_CLIENT_SECRET lines step 1 printed)
+  3. python -m mcp_rs my_server:server
+
+MODULE:ATTR names an MCPServer, or a function with no arguments returning one, as uvicorn names apps; the current
+directory is importable. Without it, the demo server runs.
+
+environment:
+  MCP_SERVER_URL             this server's canonical URL, where it listens (default http://127.0.0.1:8001/mcp)
+  OAUTH_ISSUER               the authorization server (default http://127.0.0.1:8000)
+  MCP_RS_CLIENT_ID/_SECRET   this server's introspection credentials, from register_mcp_server
+  MCP_REQUIRED_SCOPES        scopes every request needs (default mcp)
+  MCP_BIND                   host:port to listen on instead of MCP_SERVER_URL's
+  MCP_WORKERS, MCP_STATELESS worker processes (MCP_WORKERS > 1 needs stateless mode)
+  REDIS_URL                  share the introspection cache between workers and replicas
+  MCP_TOKEN_CACHE_SECONDS, MCP_INTROSPECTION_TIMEOUT, MCP_AS_URL, MCP_SERVER_NAME, CACHE_KEY_PREFIX: see README
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mcp_rs", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("server", nargs="?", default=DEMO, metavar="MODULE:ATTR", help="the MCPServer to serve")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     configure_logging()
     settings = RSSettings.from_env()
+    try:
+        server = load_server(args.server)
+    except ServerImportError as exc:
+        sys.exit(f"python -m mcp_rs: {exc}")
     listen = {"host": settings.bind_host, "port": settings.bind_port, "lifespan": "on"}
     if settings.workers > 1:
-        serve("mcp_rs.server:create_app_from_env", factory=True, workers=settings.workers, **listen)
+        os.environ[SERVER_ENV] = args.server  # each worker imports the server again, in its own process
+        serve("mcp_rs.app:create_app_from_env", factory=True, workers=settings.workers, **listen)
     else:
-        serve(create_app(settings), **listen)
+        serve(protect(server, settings), **listen)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ class RSSettings:
     introspection_timeout: float = 3.0  # seconds; past it the request fails (503), it never passes
     bind_host: str = ""
     bind_port: int = 0
-    name: str = "Demo MCP server"
+    name: str = ""  # MCP_SERVER_NAME: RFC 9728 `resource_name`; the MCPServer's own name when empty
     redis_url: str = ""  # REDIS_URL: share the introspection cache between workers and replicas
     cache_key_prefix: str = "mcp-auth"  # CACHE_KEY_PREFIX: keeps deployments sharing one Redis apart
     workers: int = 1  # MCP_WORKERS: uvicorn worker processes
@@ -60,6 +60,9 @@ class RSSettings:
         parts = urlsplit(server_url)
         bind = env("MCP_BIND", "")
         host, _, port = bind.rpartition(":") if bind else (parts.hostname, ":", "")
+        scopes = tuple(env("MCP_REQUIRED_SCOPES", "mcp").split())
+        if "offline_access" in scopes:
+            raise SystemExit("MCP_REQUIRED_SCOPES must not name offline_access: it is the AS's, not a resource's")
         workers = int(env("MCP_WORKERS", "1"))
         if workers < 1:
             raise SystemExit("MCP_WORKERS must be at least 1")
@@ -75,12 +78,12 @@ class RSSettings:
             as_url=env("MCP_AS_URL", issuer).rstrip("/"),
             client_id=env("MCP_RS_CLIENT_ID", "mcp-resource-server"),
             client_secret=secret,
-            scopes=tuple(env("MCP_REQUIRED_SCOPES", "mcp").split()),
+            scopes=scopes,
             cache_seconds=float(env("MCP_TOKEN_CACHE_SECONDS", "30")),
             introspection_timeout=float(env("MCP_INTROSPECTION_TIMEOUT", "3")),
             bind_host=host or "127.0.0.1",
             bind_port=int(port or parts.port or (443 if parts.scheme == "https" else 80)),
-            name=env("MCP_SERVER_NAME", "Demo MCP server"),
+            name=env("MCP_SERVER_NAME", ""),
             redis_url=env("REDIS_URL", ""),
             cache_key_prefix=env("CACHE_KEY_PREFIX", "mcp-auth"),
             workers=workers,

@@ -5,7 +5,9 @@ the page that answers its creation, and never stored)."""
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import get_application_model
 
@@ -76,11 +78,35 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
         self.message_user(request, f"Disabled {queryset.count()} client(s).", messages.SUCCESS)
 
 
+def _application_link(application):
+    if application is None:
+        return "-"
+    url = reverse(f"admin:{application._meta.app_label}_{application._meta.model_name}_change", args=[application.pk])
+    return format_html('<a href="{}">{}</a>', url, application.client_id)
+
+
 @admin.register(ProtectedResource)
 class ProtectedResourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "uri", "introspection_client", "created")
-    search_fields = ("name", "uri")
+    """Each MCP server: its URI, the scopes it offers in the words people see, and the one client that may
+    introspect its tokens (`manage.py register_mcp_server` creates both; the scopes are validated on save)."""
+
+    list_display = ("name", "uri", "scope_list", "introspection_client_link", "created")
+    list_select_related = ("introspection_client",)
+    search_fields = ("name", "uri", "introspection_client__client_id")
     raw_id_fields = ("introspection_client",)
+    readonly_fields = ("scope_list", "introspection_client_link")
+    fields = ("uri", "name", "scopes", "scope_list", "introspection_client", "introspection_client_link")
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        if not obj.scopes:
+            return "-"
+        items = format_html_join("", "<li><code>{}</code>: {}</li>", sorted(obj.scopes.items()))
+        return format_html('<ul class="scope-list">{}</ul>', items)
+
+    @admin.display(description="introspection client", ordering="introspection_client__client_id")
+    def introspection_client_link(self, obj):
+        return _application_link(obj.introspection_client)
 
 
 @admin.register(InitialAccessToken)
@@ -108,8 +134,8 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
-    list_display = ("user", "application", "resource", "scopes", "remembered", "created", "last_used")
-    list_filter = ("remembered",)
+    list_display = ("user", "application", "resource", "scopes", "remembered_scopes", "created", "last_used")
+    list_filter = ("resource",)
     search_fields = ("user__username", "application__name", "application__client_id")
     list_select_related = ("user", "application", "resource")
 
@@ -131,11 +157,20 @@ class DisabledClientAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the log is append-only."""
 
-    list_display = ("created", "kind", "actor_name", "client_id", "resource", "ip")
+    list_display = ("created", "kind", "actor_name", "client_id", "server", "ip")
     list_filter = ("kind", "created")
     search_fields = ("actor_name", "client_id", "resource", "ip", "user_agent")
     date_hierarchy = "created"
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    @admin.display(description="server", ordering="resource")
+    def server(self, obj):
+        # The name is the one the server had when the event happened (audit.record keeps it in the detail), so
+        # the log still reads right after a server is renamed or removed.
+        name = obj.detail.get("resource_name") if isinstance(obj.detail, dict) else None
+        if not obj.resource:
+            return "-"
+        return format_html("{}<br><code>{}</code>", name, obj.resource) if name else obj.resource
 
     def has_add_permission(self, request):
         return False

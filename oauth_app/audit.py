@@ -7,6 +7,7 @@ django-oauth-toolkit's code paths or in signal receivers still carry the IP addr
 import logging
 from contextvars import ContextVar
 
+from . import selectors
 from .models import AuditEvent
 
 Kind = AuditEvent.Kind
@@ -27,8 +28,16 @@ class RequestContextMiddleware:
 
 
 def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", resource: str = "", **detail) -> None:
-    """Append one event. Never pass secrets, tokens or codes in `detail`."""
+    """Append one event. Never pass secrets, tokens or codes in `detail`.
+
+    An event about a resource keeps the server's name at that time (`resource_name` in the detail): the log says
+    which MCP server it was in words, and keeps saying it after the server is renamed or deleted.
+    """
     request = _current_request.get()
+    if resource and "resource_name" not in detail:
+        names = selectors.resource_names(uris=resource.split())
+        if names:
+            detail["resource_name"] = ", ".join(names)
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None

@@ -1,6 +1,7 @@
 """What this AS adds to django-oauth-toolkit's models: the resource servers it issues tokens for."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .resource_uri import canonical_resource_uri
@@ -40,16 +41,30 @@ class ProtectedResource(models.Model):
         self.uri = canonical_resource_uri(self.uri)
         super().save(*args, **kwargs)
 
+    def clean(self):
+        from .scopes import resource_scopes_problem  # scopes.py reads these models: import when used
+
+        try:
+            self.uri = canonical_resource_uri(self.uri)
+        except ValueError as exc:
+            raise ValidationError({"uri": str(exc)}) from exc
+        problem = resource_scopes_problem(self.scopes)
+        if problem:
+            raise ValidationError({"scopes": problem})
+
 
 class RedeemedAuthorizationCode(models.Model):
-    """Remembers which token family an authorization code produced, after the code itself is gone.
+    """Remembers which tokens an authorization code produced, after the code itself is gone.
 
     RFC 6749 §4.1.2: a code used twice means it leaked; the AS denies the second use and SHOULD revoke the tokens
-    the first one issued. DOT deletes the grant on redemption, so the link is kept here, keyed by a checksum.
+    the first one issued. DOT deletes the grant on redemption, so the link is kept here, keyed by a checksum: the
+    refresh-token family when a refresh token was issued, and the access token's checksum always (with
+    OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS a code may give an access token alone, outside any family).
     """
 
     code_checksum = models.CharField(max_length=64, unique=True)
-    token_family = models.UUIDField()
+    token_family = models.UUIDField(null=True, blank=True)
+    access_token_checksum = models.CharField(max_length=64, blank=True)
     redeemed_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self):
@@ -94,10 +109,11 @@ class InitialAccessToken(models.Model):
 
 
 class Consent(models.Model):
-    """A person's approval of a client for a resource: what the connected-apps page lists and can revoke.
+    """A person's approvals of a client for a resource: what the connected-apps page lists and can revoke.
 
-    `remembered` consent lets the next request for the same client, resource and (a subset of the) scopes skip
-    the consent page; a wider request asks again.
+    `scopes` is everything the person approved for this client and resource, the union of their approvals (the
+    client may hold tokens from each of them until they are revoked). `remembered_scopes` is the part approved
+    with "Remember this decision": a request within it skips the consent page; anything wider asks again.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
@@ -105,8 +121,10 @@ class Consent(models.Model):
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="consents"
     )
     resource = models.ForeignKey(ProtectedResource, on_delete=models.CASCADE, related_name="consents")
-    scopes = models.CharField(max_length=500, help_text="Space-separated, sorted")
-    remembered = models.BooleanField(default=False)
+    scopes = models.TextField(help_text="Every scope approved for this client and resource; space-separated, sorted")
+    remembered_scopes = models.TextField(
+        blank=True, help_text="The scopes approved with 'Remember this decision' (skip the page); space-separated"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     last_used = models.DateTimeField(null=True, blank=True, help_text="Last token issued or refreshed")
@@ -119,8 +137,14 @@ class Consent(models.Model):
     def __str__(self):
         return f"{self.user} → {self.application} on {self.resource.uri}"
 
+    @property
+    def remembered(self) -> bool:
+        return bool(self.remembered_scopes)
+
     def covers(self, scopes) -> bool:
-        return set(scopes) <= set(self.scopes.split())
+        """Whether remembered approvals cover every one of `scopes`: never a scope the person did not approve with
+        "Remember this decision" ticked."""
+        return set(scopes) <= set(self.remembered_scopes.split())
 
 
 class DisabledClient(models.Model):
@@ -152,6 +176,7 @@ class AuditEvent(models.Model):
         CLIENT_DISABLED = "client.disabled"
         REGISTRATION_REFUSED = "registration.refused"
         INTROSPECTION_REFUSED = "introspection.refused"
+        RESOURCE_REGISTERED = "resource.registered"
 
     kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)

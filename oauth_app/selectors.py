@@ -45,6 +45,12 @@ def resources_resolve(*, uris: list[str]) -> list[ProtectedResource]:
     return resolved
 
 
+def resource_names(*, uris: list[str]) -> list[str]:
+    """The names of the registered resources among `uris`, in that order (what people call those servers)."""
+    names = dict(ProtectedResource.objects.filter(uri__in=uris).values_list("uri", "name"))
+    return [names[uri] for uri in uris if uri in names]
+
+
 def resource_scopes_all() -> dict[str, str]:
     scopes: dict[str, str] = {}
     for resource in ProtectedResource.objects.only("scopes"):
@@ -112,11 +118,23 @@ def consent_remembered(*, user, client_id: str, resources, scopes) -> bool:
     """Whether the person asked to remember approving this client for these resources, covering these scopes."""
     from .models import Consent
 
-    consents = Consent.objects.filter(
-        user=user, application__client_id=client_id, resource__in=resources, remembered=True
+    consents = Consent.objects.filter(user=user, application__client_id=client_id, resource__in=resources).exclude(
+        remembered_scopes=""
     )
     covered = {consent.resource_id for consent in consents if consent.covers(scopes)}
     return bool(resources) and covered == {resource.pk for resource in resources}
+
+
+def consent_approved_scopes(*, user, client_id: str, resources) -> set[str]:
+    """The scopes the person already approved for this client on every one of these resources (remembered or
+    not): what the consent page does not mark as new."""
+    from .models import Consent
+
+    consents = Consent.objects.filter(user=user, application__client_id=client_id, resource__in=resources)
+    approved = {consent.resource_id: set(consent.scopes.split()) for consent in consents}
+    if not resources or set(approved) != {resource.pk for resource in resources}:
+        return set()
+    return set.intersection(*approved.values())
 
 
 def connected_apps(*, user):

@@ -1,7 +1,9 @@
 """Writes: every state change of this app, keyword-only, each in one transaction."""
 
 import hashlib
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,8 +29,11 @@ from .models import (
     RedeemedAuthorizationCode,
 )
 from .resource_uri import canonical_resource_uri
+from .scopes import resource_scopes_problem
 
-DEFAULT_SCOPES = {"mcp": "Use this MCP server's tools, resources and prompts as you"}
+# The scope every MCP server offers, and the demo server's `notes:write` (its `add_note` tool requires it).
+MCP_SCOPE = {"mcp": "Use this MCP server's tools, resources and prompts as you"}
+DEFAULT_SCOPES = {**MCP_SCOPE, "notes:write": "Add notes in your name"}
 
 
 @transaction.atomic
@@ -67,10 +72,146 @@ def resource_server_bootstrap(*, client_secret: str | None = None) -> tuple[str,
     resource_register(
         uri=settings.MCP_AUTH["DEFAULT_RESOURCE"],
         name=existing.name if existing else settings.MCP_AUTH["DEFAULT_RESOURCE_NAME"],
-        scopes=existing.scopes if existing and existing.scopes else DEFAULT_SCOPES,
+        # Default scopes a newer release added are offered too; the operator's own scopes and words stay as they
+        # are (this runs on every `make run`, so it must never undo an edit made in the admin).
+        scopes={**DEFAULT_SCOPES, **(existing.scopes if existing else {})},
         introspection_client=application,
     )
     return client_id, secret
+
+
+class ResourceServerRefused(ValueError):
+    """Registering an MCP server was refused; the message says why, in words an operator can act on."""
+
+
+@dataclass(frozen=True)
+class ResourceServerRegistration:
+    resource: ProtectedResource
+    client_id: str
+    client_secret: str | None  # None: the existing secret was kept (it is stored hashed and cannot be shown again)
+    created: bool
+
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")  # RFC 3986 unreserved: safe in HTTP Basic and in a shell
+
+
+def _resource_server_client_id(uri: str) -> str:
+    """`mcp-rs-` and a slug of the URI's host, port and path: readable in the admin and in the RS's environment."""
+    host_and_path = uri.split("://", 1)[1].split("?", 1)[0]
+    return "mcp-rs-" + (re.sub(r"[^a-z0-9]+", "-", host_and_path.lower()).strip("-")[:60] or "server")
+
+
+def _is_resource_server_client(application) -> bool:
+    # Client-credentials clients obtain no tokens here (MCPOAuth2Validator.validate_grant_type): such a confidential
+    # client exists only to introspect, so re-attaching one to a server hands over no one's access.
+    Application = get_application_model()
+    return (
+        application.client_type == Application.CLIENT_CONFIDENTIAL
+        and application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS
+    )
+
+
+def _resource_server_client(*, uri: str, name: str, client_id: str | None):
+    """The confidential client a new (or client-less) server's RS introspects with: (application, created)."""
+    Application = get_application_model()
+    if client_id is None and uri == canonical_resource_uri(settings.MCP_AUTH["DEFAULT_RESOURCE"]):
+        client_id = settings.MCP_AUTH["RS_CLIENT_ID"]  # the default server keeps bootstrap_rs's client id
+        wanted = [client_id]
+    elif client_id is None:
+        slug = _resource_server_client_id(uri)
+        wanted = [slug, f"{slug}-{checksum(uri)[:8]}"]  # a second spelling when another server's slug collides
+    else:
+        if not CLIENT_ID.fullmatch(client_id):
+            raise ResourceServerRefused(
+                f"--client-id {client_id!r}: use 1 to 100 letters, digits and . _ ~ - (no spaces, no URLs)"
+            )
+        wanted = [client_id]
+    for candidate in wanted:
+        application = Application.objects.filter(client_id=candidate).first()
+        if application is None:
+            return Application(
+                client_id=candidate,
+                name=f"{name} (resource server)",
+                client_type=Application.CLIENT_CONFIDENTIAL,
+                authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+                hash_client_secret=True,
+            ), True
+        # A resource server client left without a server (its server was deleted) may be taken back, e.g. when the
+        # same server is registered again; a client of anything else, or of another server, never.
+        if _is_resource_server_client(application) and not application.introspectable_resources.exists():
+            return application, False
+    raise ResourceServerRefused(
+        f"the client id {wanted[-1]!r} already belongs to another application; choose one with --client-id"
+    )
+
+
+@transaction.atomic
+def resource_server_register(
+    *,
+    uri: str,
+    name: str | None = None,
+    scopes: dict[str, str] | None = None,
+    client_id: str | None = None,
+    rotate_secret: bool = False,
+) -> ResourceServerRegistration:
+    """Register (or update) the MCP server at `uri` and give its resource server a confidential client of its own.
+
+    Declarative: `name` and `scopes`, when given, replace what is stored; when omitted, an existing server keeps
+    them (a new one needs a name and gets the `mcp` scope). A server keeps its client id for good, and its secret
+    unless `rotate_secret`; a new client or a rotated secret is returned once, in clear (it is stored hashed, so
+    the old one stops working for introspection at once).
+    """
+    try:
+        canonical = canonical_resource_uri(uri)
+    except ValueError as exc:
+        raise ResourceServerRefused(f"{uri!r} is not an absolute http(s) URL without fragment or user info") from exc
+    resource = ProtectedResource.objects.select_for_update().filter(uri=canonical).first()
+    created = resource is None
+    name = (name or "").strip() or None
+    if created and name is None:
+        raise ResourceServerRefused(f"{canonical} is not registered yet: give it a name (--name) for consent pages")
+    if scopes is not None:
+        if not scopes:
+            raise ResourceServerRefused("a server needs at least one scope")
+        problem = resource_scopes_problem(scopes)
+        if problem:
+            raise ResourceServerRefused(problem)
+    if created:
+        resource = ProtectedResource(uri=canonical, name=name, scopes=scopes or dict(MCP_SCOPE))
+    else:
+        resource.name = name or resource.name
+        resource.scopes = scopes if scopes is not None else resource.scopes
+
+    application = resource.introspection_client
+    if application is not None and client_id is not None and client_id != application.client_id:
+        raise ResourceServerRefused(
+            f"{canonical} already introspects as {application.client_id!r}: a server keeps its client id "
+            "(its resource server is configured with it); leave out --client-id"
+        )
+    new_client = False
+    if application is None:
+        application, new_client = _resource_server_client(uri=canonical, name=resource.name, client_id=client_id)
+    secret = generate_client_secret() if new_client or rotate_secret else None
+    if secret is not None:
+        application.client_secret = secret  # hashed by ClientSecretField.pre_save
+        application.hash_client_secret = True
+    if name is not None:
+        application.name = f"{name} (resource server)"
+    application.save()
+    resource.introspection_client = application
+    resource.save()
+    audit.record(
+        audit.Kind.RESOURCE_REGISTERED,
+        client_id=application.client_id,
+        resource=resource.uri,
+        created=created,
+        scope=" ".join(sorted(resource.scopes)),
+        secret_issued=secret is not None,
+        by="manage.py register_mcp_server",
+    )
+    return ResourceServerRegistration(
+        resource=resource, client_id=application.client_id, client_secret=secret, created=created
+    )
 
 
 @transaction.atomic
@@ -107,11 +248,14 @@ def checksum(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()  # how DOT keys codes' records and tokens at rest
 
 
-def authorization_code_redeemed(*, code: str, token_family) -> None:
-    """Record which refresh-token family `code` produced; forget records older than any token they could revoke."""
-    horizon = timezone.now() - timedelta(seconds=settings.REFRESH_TOKEN_LIFETIME)
+def authorization_code_redeemed(*, code: str, access_token: str, token_family=None) -> None:
+    """Record which tokens `code` produced (the access token, and the refresh-token family if one was issued);
+    forget records older than any token they could revoke."""
+    horizon = timezone.now() - timedelta(seconds=max(settings.REFRESH_TOKEN_LIFETIME, settings.ACCESS_TOKEN_LIFETIME))
     RedeemedAuthorizationCode.objects.filter(redeemed_at__lt=horizon).delete()
-    RedeemedAuthorizationCode.objects.create(code_checksum=checksum(code), token_family=token_family)
+    RedeemedAuthorizationCode.objects.create(
+        code_checksum=checksum(code), token_family=token_family, access_token_checksum=checksum(access_token)
+    )
 
 
 def authorization_code_replayed(*, code: str) -> bool:
@@ -119,8 +263,10 @@ def authorization_code_replayed(*, code: str) -> bool:
     redeemed = RedeemedAuthorizationCode.objects.filter(code_checksum=checksum(code)).first()
     if redeemed is None:
         return False
-    get_refresh_token_model().revoke_family(redeemed.token_family)
-    audit.record(audit.Kind.REPLAY_DETECTED, grant="authorization_code", family=str(redeemed.token_family))
+    get_refresh_token_model().revoke_family(redeemed.token_family)  # a no-op without a family
+    if redeemed.access_token_checksum:  # the first access token, also when no refresh token came with it
+        get_access_token_model().objects.filter(token_checksum=redeemed.access_token_checksum).delete()
+    audit.record(audit.Kind.REPLAY_DETECTED, grant="authorization_code", family=str(redeemed.token_family or ""))
     return True
 
 
@@ -197,14 +343,21 @@ def registrations_prune(*, unused_for: timedelta) -> int:
 
 @transaction.atomic
 def consent_record(*, user, application, resources, scopes, remembered: bool) -> None:
-    """The person approved `application` for `resources` and `scopes` (remembered or for this request only)."""
+    """The person approved `application` for `resources` and `scopes` (remembered or for this request only).
+
+    Approvals add up: the stored scopes are the union of everything approved for this client and resource (tokens
+    from an earlier, narrower approval stay valid, so connected apps must keep showing it), and the remembered
+    scopes the union of the approvals made with "Remember this decision". An approval without it never makes
+    earlier scopes remembered, nor forgets those remembered before; revoking in connected apps clears both.
+    """
     for resource in resources:
-        Consent.objects.update_or_create(
-            user=user,
-            application=application,
-            resource=resource,
-            defaults={"scopes": " ".join(sorted(scopes)), "remembered": remembered},
+        consent, _ = Consent.objects.select_for_update().get_or_create(
+            user=user, application=application, resource=resource, defaults={"scopes": ""}
         )
+        consent.scopes = " ".join(sorted({*consent.scopes.split(), *scopes}))
+        if remembered:
+            consent.remembered_scopes = " ".join(sorted({*consent.remembered_scopes.split(), *scopes}))
+        consent.save()
         audit.record(
             audit.Kind.CONSENT_GRANTED,
             actor=user,

@@ -88,8 +88,16 @@ class MCPOAuth2Validator(OAuth2Validator):
         if grant is not None:
             grant.delete()
             issued = getattr(request, "issued_refresh_token", None)
-            if issued is not None:
-                services.authorization_code_redeemed(code=request.code, token_family=issued.token_family)
+            services.authorization_code_redeemed(
+                code=request.code,
+                access_token=token["access_token"],
+                token_family=issued.token_family if issued is not None else None,
+            )
+        elif request.grant_type == "refresh_token" and "refresh_token" not in token:
+            # No new refresh token (OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS, and the client narrowed its scope to
+            # leave out offline_access): DOT then leaves the presented one live, where rotation would have spent
+            # it. Spend it here, so giving up offline_access ends offline access (RFC 9700 §4.14.2 rotation).
+            request.refresh_token_instance.revoke()
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         request.issued_refresh_token = super()._create_refresh_token(

@@ -280,6 +280,10 @@ MCP_AUTH = {
     "AUDIT_RETENTION_DAYS": env_int("OAUTH_AUDIT_RETENTION_DAYS", 365),
     # Token requests per client IP.
     "TOKEN_RATE": env_str("OAUTH_TOKEN_RATE", "120/m"),
+    # Off: every code exchange and refresh gets a refresh token, as before offline_access existed (clients that do
+    # not know the scope keep working). On: only token requests whose granted scope includes `offline_access` get
+    # one (MCP 2026-07-28 "Refresh Tokens" leaves issuing them to the AS; OpenID Connect Core §11).
+    "REFRESH_REQUIRES_OFFLINE_ACCESS": env_bool("OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS", False),
 }
 
 SILENCED_SYSTEM_CHECKS = [

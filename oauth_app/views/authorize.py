@@ -10,6 +10,7 @@ from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidScopeError
 
 from .. import audit, cimd, selectors, services
+from ..scopes import AS_SCOPES, OFFLINE_ACCESS, scope_words
 
 
 class AuthorizeView(AuthorizationView):
@@ -24,7 +25,9 @@ class AuthorizeView(AuthorizationView):
         except selectors.UnknownResource as exc:
             error = CustomOAuth2Error(error="invalid_target", description=str(exc))
             raise self._redirect_error(error, credentials) from exc
-        offered = {scope for resource in resources for scope in resource.scopes}
+        # A resource's own scopes, and the AS's `offline_access`, which goes with any resource (it asks for a
+        # refresh token, not for anything at the server).
+        offered = {scope for resource in resources for scope in resource.scopes} | set(AS_SCOPES)
         if not set(scopes) <= offered:
             raise self._redirect_error(
                 InvalidScopeError(description=f"the requested resource accepts only: {' '.join(sorted(offered))}"),
@@ -38,9 +41,24 @@ class AuthorizeView(AuthorizationView):
         self.resources = resources
         self.remembered = selectors.consent_remembered(
             user=request.user, client_id=credentials["client_id"], resources=resources, scopes=scopes
-        )
+        ) and not self._consent_prompt_forced(request, scopes)
         self.approval = (scopes, credentials)
         return scopes, credentials
+
+    @staticmethod
+    def _consent_prompt_forced(request, scopes) -> bool:
+        """`prompt=consent` (OpenID Connect Core §3.1.2.1) shows the page again, even over a remembered decision,
+        except when it comes with `offline_access` the person already approved and asked to remember.
+
+        The MCP SDK sends prompt=consent with every request that includes offline_access, and it includes that in
+        every request once the AS lists it (its reading of OpenID Connect Core §11). Honouring it there would make
+        "Remember this decision" useless for every such client. Core §11 itself allows skipping the prompt when
+        "other conditions for processing the request permitting offline access" are in place: a remembered
+        approval that names offline_access is one. A client sending prompt=consent for other reasons (no
+        offline_access) gets the page.
+        """
+        prompt = set(request.GET.get("prompt", "").split())
+        return "consent" in prompt and OFFLINE_ACCESS not in scopes
 
     def _redirect_error(self, error, credentials):
         error.state = credentials.get("state")
@@ -59,9 +77,22 @@ class AuthorizeView(AuthorizationView):
         context = super().get_context_data(**kwargs)
         application = kwargs.get("application")
         if application is not None:
-            scope_words = selectors.resource_scopes_all()
-            context["resources"] = getattr(self, "resources", [])
-            context["scope_items"] = [(scope, scope_words.get(scope, scope)) for scope in kwargs.get("scopes", [])]
+            resources = getattr(self, "resources", [])
+            words = scope_words(resources)
+            # Incremental consent: what the person already approved for this client and server, so the page can
+            # say so and mark what is new (a client that steps up from `mcp` to `mcp notes:write`).
+            approved = selectors.consent_approved_scopes(
+                user=self.request.user, client_id=application.client_id, resources=resources
+            )
+            context["resources"] = resources
+            context["scope_items"] = [
+                {"name": scope, "words": words.get(scope, scope), "new": bool(approved) and scope not in approved}
+                for scope in kwargs.get("scopes", [])
+            ]
+            context["already_approved"] = [
+                {"name": scope, "words": words.get(scope, scope)} for scope in sorted(approved)
+            ]
+            context["new_scopes"] = [item["name"] for item in context["scope_items"] if item["new"]]
             context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
             context.update(client_provenance(application))
         return context

@@ -14,6 +14,7 @@ from oauth2_provider.views import DynamicClientRegistrationManagementView, Dynam
 
 from .. import audit, selectors, services, throttling
 from ..registration import RegistrationRefused, client_metadata_validate
+from ..scopes import ResourceScopes
 from .errors import JsonMethodNotAllowedMixin, json_body, too_many_requests
 
 REGISTRABLE_GRANT_TYPES = {"authorization_code", "refresh_token"}
@@ -45,7 +46,9 @@ def validated_metadata(request):
         )
     metadata.setdefault("token_endpoint_auth_method", "none")
     try:
-        cleaned = client_metadata_validate(metadata, offered_scopes=set(selectors.resource_scopes_all()))
+        # Every scope on offer (RFC 8414 `scopes_supported`), `offline_access` included: MCP clients that support
+        # refresh register with it once the metadata lists it (MCP 2026-07-28, "Refresh Tokens").
+        cleaned = client_metadata_validate(metadata, offered_scopes=set(ResourceScopes().get_available_scopes()))
     except RegistrationRefused as refused:
         return None, None, _error(400, refused.error, refused.description)
     return metadata, cleaned, None

@@ -8,8 +8,16 @@ from tests.e2e.stack import PASSWORD, USERNAME
 from tests.html_forms import form_fields
 
 
-async def approve(authorize_url: str, *, allow: bool = True, username: str = USERNAME, password: str = PASSWORD) -> str:
-    """Returns the Location the AS finally redirects the browser to (the client's redirect URI)."""
+async def approve(
+    authorize_url: str,
+    *,
+    allow: bool = True,
+    username: str = USERNAME,
+    password: str = PASSWORD,
+    pages: list[str] | None = None,
+) -> str:
+    """Returns the Location the AS finally redirects the browser to (the client's redirect URI). The consent page
+    seen, if any, is appended to `pages`."""
     async with httpx.AsyncClient(follow_redirects=False, timeout=60) as browser:
         response = await browser.get(authorize_url)
         while response.status_code == 302 and not _is_callback(response, authorize_url):
@@ -26,6 +34,8 @@ async def approve(authorize_url: str, *, allow: bool = True, username: str = USE
         if response.status_code == 302:  # consent skipped (not expected by default, but tell the caller)
             return response.headers["location"]
         assert response.status_code == 200, response.text[:500]
+        if pages is not None:
+            pages.append(response.text)
         fields, submits = form_fields(response.text, "authorizationForm")
         assert "allow" in submits, "no consent form"
         if allow:

@@ -39,11 +39,12 @@ class ScriptedBrowser:
     def __init__(self, allow: bool = True):
         self.allow = allow
         self.authorize_urls: list[str] = []
+        self.consent_pages: list[str] = []
         self.location: str | None = None
 
     async def redirect(self, url: str) -> None:
         self.authorize_urls.append(url)
-        self.location = await approve(url, allow=self.allow)
+        self.location = await approve(url, allow=self.allow, pages=self.consent_pages)
 
     async def callback(self) -> AuthorizationCodeResult:
         params = query(self.location)

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -107,8 +108,7 @@ class Stack:
 
     def start_separately(self) -> None:
         """The AS alone (`manage.py runserver`) and the RS alone (`python -m mcp_rs`), as an operator would."""
-        exports = dict(line.removeprefix("export ").split("=", 1) for line in self.manage("bootstrap_rs").splitlines())
-        self.env.update(exports)
+        self.env.update(exports(self.manage("bootstrap_rs")))
         self.extra = [self._spawn("manage.py", "runserver", "--noreload"), self._spawn("-m", "mcp_rs")]
         self.process = self.extra[1]
         wait_until_up(f"{self.issuer}/.well-known/oauth-authorization-server")
@@ -123,16 +123,29 @@ class Stack:
         self.extra[0].kill()
         self.extra[0].wait(timeout=10)
 
-    def _spawn(self, *args: str) -> subprocess.Popen:
+    def _spawn(self, *args: str, cwd: Path = ROOT, **env: str) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, *args],
-            cwd=ROOT,
-            env=self.env,
+            cwd=cwd,
+            env={**self.env, **env},
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def start_as(self) -> None:
+        """The AS alone (`manage.py runserver`), for tests that bring their own resource servers."""
+        self.extra.append(self._spawn("manage.py", "runserver", "--noreload"))
+        self.process = self.extra[0]
+        wait_until_up(f"{self.issuer}/.well-known/oauth-authorization-server")
+
+    def start_rs(self, *args: str, server_url: str, credentials: dict[str, str], cwd: Path = ROOT) -> None:
+        """One more resource server (`args` after `python`), serving `server_url` with its own credentials."""
+        env = {"MCP_SERVER_URL": server_url, "PYTHONPATH": str(ROOT), **credentials}
+        self.extra.append(self._spawn(*args, cwd=cwd, **env))
+        origin = urlunsplit(urlsplit(server_url)[:2] + ("", "", ""))
+        wait_until_up(f"{origin}/.well-known/oauth-protected-resource{urlsplit(server_url).path}")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         for process in self.extra:
@@ -146,6 +159,16 @@ class Stack:
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # never leave a child behind a failed test
+
+
+def exports(output: str) -> dict[str, str]:
+    """The variables of `export NAME=value` lines, as `eval "$(…)"` would set them in a shell."""
+    return {
+        name: shlex.split(value)[0] if value else ""
+        for line in output.splitlines()
+        if line.startswith("export ")
+        for name, _, value in [line.removeprefix("export ").partition("=")]
+    }
 
 
 def stack_environment(as_port: int, rs_port: int, database_url: str, **settings: str) -> dict[str, str]:

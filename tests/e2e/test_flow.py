@@ -18,6 +18,7 @@ async def test_sdk_client_discovers_registers_consents_and_calls_whoami(stack):
         me = await call_json(session, "whoami")
         tools = {tool.name for tool in (await session.list_tools()).tools}
         echoed = await session.call_tool("echo", {"message": "hi"})
+        # add_note needs notes:write: 403 insufficient_scope, and the SDK steps up by itself.
         await session.call_tool("add_note", {"text": "buy milk"})
         notes = await session.call_tool("list_notes", {})
         resource = await session.read_resource("info://server")
@@ -25,7 +26,7 @@ async def test_sdk_client_discovers_registers_consents_and_calls_whoami(stack):
 
     assert me["username"] == "alice"
     assert me["audience"] == stack.server_url
-    assert me["scopes"] == ["mcp"]
+    assert set(me["scopes"]) - {"offline_access"} == {"mcp"}  # whoami works with the `mcp` scope only
     assert me["client_id"] == storage.client_info.client_id
     assert {"whoami", "echo", "add_note", "list_notes"} <= tools
     assert echoed.content[0].text == "alice: hi"
@@ -33,7 +34,9 @@ async def test_sdk_client_discovers_registers_consents_and_calls_whoami(stack):
     assert "alice" in resource.contents[0].text
     assert "buy milk" in prompt.messages[0].content.text
     # What the SDK sent to the AS: PKCE S256 and the RFC 8707 resource, to a public (secret-less) client.
-    [authorize_url] = browser.authorize_urls
+    authorize_url, step_up_url = browser.authorize_urls
+    assert "notes:write" not in query(authorize_url)["scope"] and "notes:write" in query(step_up_url)["scope"]
+    assert "notes:write" in storage.tokens.scope.split()
     assert "code_challenge_method=S256" in authorize_url
     assert "resource=" in authorize_url
     assert storage.client_info.client_secret is None
@@ -66,7 +69,7 @@ def test_unauthenticated_request_is_challenged(stack):
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == (
-        f'Bearer resource_metadata="{stack.rs_origin}/.well-known/oauth-protected-resource/mcp", scope="mcp"'
+        f'Bearer scope="mcp", resource_metadata="{stack.rs_origin}/.well-known/oauth-protected-resource/mcp"'
     )
 
 

@@ -55,8 +55,10 @@ def test_make_run_sets_everything_up_and_ctrl_c_stops_it(tmp_path):
         try:
             wait_until_up(f"{issuer}/.well-known/oauth-authorization-server", timeout=120)
             wait_until_up(f"{server_url.removesuffix('/mcp')}/.well-known/oauth-protected-resource/mcp")
-            # A fresh database was migrated and the MCP server registered with its scope.
-            assert httpx.get(f"{issuer}/.well-known/oauth-authorization-server").json()["scopes_supported"] == ["mcp"]
+            # A fresh database was migrated and the demo MCP server registered with its scopes; offline_access is
+            # the AS's own (SEP-2207).
+            metadata = httpx.get(f"{issuer}/.well-known/oauth-authorization-server").json()
+            assert metadata["scopes_supported"] == ["mcp", "notes:write", "offline_access"]
             assert httpx.post(server_url, json={}).status_code == 401
         finally:
             os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does

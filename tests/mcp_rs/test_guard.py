@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from mcp_rs.server import create_app
+from mcp_rs.app import create_app
 from tests.mcp_rs.conftest import ISSUER, SERVER_URL
 
 METADATA_URL = "http://127.0.0.1:8001/.well-known/oauth-protected-resource/mcp"
@@ -19,7 +19,7 @@ async def test_no_token_gets_a_challenge_without_error(rs):
     response = await rs.post("/mcp", json={})
 
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{METADATA_URL}", scope="mcp"'
+    assert response.headers["www-authenticate"] == f'Bearer scope="mcp", resource_metadata="{METADATA_URL}"'
 
 
 async def test_invalid_token_gets_invalid_token(rs):
@@ -64,7 +64,7 @@ async def test_protected_resource_metadata(rs):
     assert response.json() == {
         "resource": SERVER_URL,
         "authorization_servers": [ISSUER],
-        "scopes_supported": ["mcp"],
+        "scopes_supported": ["mcp", "notes:write"],  # the demo's add_note needs notes:write
         "bearer_methods_supported": ["header"],
         "resource_name": "Demo MCP server",
     }

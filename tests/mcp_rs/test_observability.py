@@ -2,7 +2,7 @@
 
 import httpx
 
-from mcp_rs.server import create_app
+from mcp_rs.app import create_app
 
 
 def rs_client(app) -> httpx.AsyncClient:

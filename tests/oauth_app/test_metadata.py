@@ -27,4 +27,5 @@ def test_metadata_advertises_only_what_the_endpoints_accept(client, rs_credentia
     assert set(document["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert "none" in document["token_endpoint_auth_methods_supported"]
     assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
-    assert document["scopes_supported"] == ["mcp"]
+    # The default server's scopes, and the AS's own offline_access (MCP 2026-07-28, "Refresh Tokens").
+    assert document["scopes_supported"] == ["mcp", "notes:write", "offline_access"]

@@ -1,6 +1,7 @@
 """The people's side: remembered consent, connected apps and revoke, disabled clients, the audit log."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -174,3 +175,66 @@ def test_audit_events_are_append_only_and_pruned_by_retention(user):
     call_command("prune_audit", stdout=out)
 
     assert "deleted 1" in out.getvalue() and AuditEvent.objects.count() == 1
+
+
+# --- Incremental consent: a client that asks for more than the person already approved ---------------------
+
+
+def scope_lines(html: str) -> dict[str, str]:
+    """Each scope on the consent page (its <code> name) with the text of its list item."""
+    items = re.findall(r"<li>(.*?)</li>", html.split('<ul class="scopes">', 1)[1].split("</ul>", 1)[0], re.S)
+    return {re.search(r"<code>(.*?)</code>", item).group(1): item for item in items}
+
+
+def test_a_wider_request_marks_the_new_permission_and_says_what_was_approved(browser, public_client, pkce):
+    approve(browser, authorize_url(public_client.client_id, pkce, scope="mcp"), remember=True)
+
+    page = browser.get(authorize_url(public_client.client_id, pkce, scope="mcp notes:write"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    lines = scope_lines(html)
+    assert '<span class="badge new">New</span>' in lines["notes:write"]
+    assert "New" not in lines["mcp"]
+    assert "You already allowed this application to:" in html
+    assert "Use this MCP server&#x27;s tools, resources and prompts as you <code>mcp</code>." in html
+
+
+def test_approving_the_wider_request_with_remember_skips_the_page_next_time(browser, public_client, pkce):
+    approve(browser, authorize_url(public_client.client_id, pkce, scope="mcp"), remember=True)
+    wider = authorize_url(public_client.client_id, pkce, scope="mcp notes:write")
+    assert "code" in redirect_params(approve(browser, wider, remember=True))
+
+    again = browser.get(wider)
+
+    assert again.status_code == 302 and "code" in redirect_params(again)
+    consent = Consent.objects.get()
+    assert consent.scopes == consent.remembered_scopes == "mcp notes:write"
+
+
+def test_a_first_request_marks_nothing_new(browser, public_client, pkce):
+    html = browser.get(authorize_url(public_client.client_id, pkce, scope="mcp notes:write")).content.decode()
+
+    assert "badge new" not in html and "already allowed" not in html
+
+
+def test_remembered_consent_covers_only_what_was_approved_with_remember(browser, public_client, pkce):
+    approve(browser, authorize_url(public_client.client_id, pkce, scope="mcp"), remember=False)
+    approve(browser, authorize_url(public_client.client_id, pkce, scope="notes:write"), remember=True)
+
+    consent = Consent.objects.get()
+    assert consent.scopes == "mcp notes:write" and consent.remembered_scopes == "notes:write"
+    assert browser.get(authorize_url(public_client.client_id, pkce, scope="notes:write")).status_code == 302
+    asks = browser.get(authorize_url(public_client.client_id, pkce, scope="mcp"))
+    assert asks.status_code == 200  # approved once, never remembered
+    assert "badge new" not in asks.content.decode()  # but not new either
+
+
+def test_an_approval_without_remember_keeps_what_was_remembered_before(browser, public_client, pkce):
+    approve(browser, authorize_url(public_client.client_id, pkce, scope="mcp"), remember=True)
+    approve(browser, authorize_url(public_client.client_id, pkce, scope="mcp notes:write"), remember=False)
+
+    assert browser.get(authorize_url(public_client.client_id, pkce, scope="mcp")).status_code == 302
+    asks = browser.get(authorize_url(public_client.client_id, pkce, scope="mcp notes:write"))
+    assert asks.status_code == 200 and "badge new" not in asks.content.decode()
+    assert b"notes:write" in browser.get("/account/").content  # connected apps shows everything approved

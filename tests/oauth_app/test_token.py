@@ -32,7 +32,7 @@ def test_code_exchange_issues_short_lived_bearer_and_refresh_token(tokens):
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] == settings.ACCESS_TOKEN_LIFETIME == 3600
     assert tokens["refresh_token"]
-    assert tokens["scope"] == "mcp"
+    assert tokens["scope"] == "mcp notes:write"  # no `scope` asked: every scope of the server, no offline_access
 
 
 def test_request_without_resource_is_bound_to_the_mcp_server(client, tokens, rs_credentials):
