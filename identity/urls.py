@@ -14,7 +14,7 @@ urlpatterns = [
     # creation by email (a person signed in upstream setting a local password would outlive their upstream account).
     re_path(
         r"^accounts/(signup|email|confirm-email|password/reset|password/set|login/code|reauthenticate/code|"
-        r"3rdparty/signup)(/.*)?$",
+        r"3rdparty/signup|google/login/token)(/.*)?$",
         views.not_offered,
     ),
     path("accounts/password/change/", RedirectView.as_view(pattern_name="password_change")),

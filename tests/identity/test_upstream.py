@@ -4,7 +4,7 @@ way it can fail. The AS runs in this process (Django's test client is its browse
 """
 
 import logging
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -15,52 +15,14 @@ from django.test import Client
 from identity.models import Invitation, LastSignIn
 from identity.services import ProviderSpec, provider_save
 from oauth_app.logs import JsonFormatter
-from oauth_app.models import AuditEvent
 from tests.e2e.stack import free_port
 from tests.html_forms import form_fields
+from tests.identity.flows import click_sign_in_with, events, sign_in
 from tests.identity.provider import sign_in_at_provider
 from tests.oauth_app.flow import authorize_url
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
-CALLBACK = "http://testserver/accounts/oidc/corp/login/callback/"
-
-
-@pytest.fixture(scope="module")
-def corp_client(upstream_provider):
-    """This AS registered at the provider, as an operator does once: (client_id, client_secret)."""
-    return upstream_provider.register_client(CALLBACK)
-
-
-@pytest.fixture
-def corp(upstream_provider, corp_client):
-    client_id, secret = corp_client
-    spec = ProviderSpec(
-        kind="openid_connect", provider_id="corp", name="Corp SSO", client_id=client_id, issuer=upstream_provider.issuer
-    )
-    return provider_save(spec=spec, client_secret=secret)[0]
-
-
-def events(kind: str) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(kind=kind).order_by("created"))
-
-
-def click_sign_in_with(client, provider_id: str, next_url: str | None = None):
-    """The login page, then its "Sign in with ..." button: a POST of that button's form."""
-    page = client.get("/accounts/login/" + (f"?{urlencode({'next': next_url})}" if next_url else ""))
-    fields, _ = form_fields(page.content.decode(), f"provider-{provider_id}")
-    return client.post(f"/accounts/oidc/{provider_id}/login/", fields)
-
-
-def sign_in(client, username: str, *, next_url: str | None = None, browser: httpx.Client | None = None, **how):
-    """The whole round trip: our button, the provider's login and consent pages, back to our callback."""
-    started = click_sign_in_with(client, "corp", next_url)
-    assert started.status_code == 302, started.content[:500]
-    with browser or httpx.Client() as at_provider:
-        callback = sign_in_at_provider(at_provider, started["Location"], username, **how)
-    parts = urlsplit(callback)
-    assert callback.startswith(CALLBACK), callback
-    return client.get(parts.path, parse_qs(parts.query))
 
 
 def test_login_page_has_a_button_per_provider_that_keeps_next(client, corp, public_client, pkce):
