@@ -146,3 +146,24 @@ def test_allauth_pages_this_server_does_not_offer(client, path):
     page = client.get(path)
 
     assert page.status_code == 404 and b"Accounts are managed by an administrator" in page.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "account_page"),
+    [
+        ("/accounts/2fa/", True),
+        ("/accounts/2fa/webauthn/", True),
+        ("/accounts/3rdparty/", True),
+        ("/accounts/reauthenticate/", False),
+        ("/accounts/inactive/", False),
+    ],
+)
+def test_allauth_pages_wear_the_look_of_the_others(client, user, path, account_page):
+    client.force_login(user)
+
+    page = client.get(path)
+
+    assert page.status_code == 200 and b"oauth_app/site.css" in page.content
+    assert (b'<nav class="account">' in page.content) is account_page
+    assert b"Menu:" not in page.content  # allauth's plain layout is not used

@@ -37,6 +37,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "/static/"
 LOGIN_URL = "/login/"
+# Its own cookie names: cookies ignore ports, and the AS under test also runs on 127.0.0.1 in the same browser.
+SESSION_COOKIE_NAME = "upstream_sessionid"
+CSRF_COOKIE_NAME = "upstream_csrftoken"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # test users only: fast
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
