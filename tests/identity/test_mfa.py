@@ -153,3 +153,16 @@ def test_admin_shows_second_factors_but_never_their_secrets_and_audits_a_reset(c
     assert deleted.status_code == 302 and not Authenticator.objects.filter(pk=totp_row.pk).exists()
     reset = events("mfa.removed")[-1]
     assert reset.actor == admin_user and reset.detail == {"type": "totp", "user": "root"}
+
+
+def test_a_second_factor_is_asked_after_an_upstream_sign_in_too(client, corp):
+    sign_in(client, "carol")
+    client.logout()
+    carol = User.objects.get(username="carol")
+    Authenticator.objects.create(user=carol, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+
+    answer = sign_in(client, "carol")
+
+    assert answer["Location"] == "/accounts/2fa/authenticate/" and "_auth_user_id" not in client.session
+    assert client.post("/accounts/2fa/authenticate/", {"code": totp("JBSWY3DPEHPK3PXP")}).status_code == 302
+    assert LastSignIn.objects.get(user=carol).description == "Corp SSO (corp) and authenticator app"

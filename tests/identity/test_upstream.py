@@ -4,6 +4,7 @@ way it can fail. The AS runs in this process (Django's test client is its browse
 """
 
 import logging
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -56,6 +57,15 @@ def test_first_sign_in_creates_a_linked_user_and_later_ones_find_it(client, corp
 
     assert again.status_code == 302 and User.objects.filter(username__startswith="carol").count() == 1
     assert events("upstream.succeeded")[-1].detail["new_user"] is False
+
+
+def test_a_taken_username_gets_a_number_never_the_other_account(client, corp):
+    other = User.objects.create_user(username="carol", email="carol@elsewhere.example", password="pw")
+
+    sign_in(client, "carol")
+
+    new = User.objects.get(email="carol@corp.example")
+    assert re.fullmatch(r"carol\d+", new.username) and int(client.session["_auth_user_id"]) == new.pk != other.pk
 
 
 @pytest.mark.parametrize(
