@@ -82,8 +82,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # The user, its link to (provider, sub) and its email address are written together or not at all.
         user = super().save_user(request, sociallogin, form)
         if settings.IDENTITY["SIGNUP"] == "closed":
-            invitation = selectors.invitation_open(
-                emails=policy.verified_emails(sociallogin), provider_id=sociallogin.provider.sub_id
+            invitation = selectors.invitation_open(  # locked: one invitation, one account
+                emails=policy.verified_emails(sociallogin), provider_id=sociallogin.provider.sub_id, for_update=True
             )
             if invitation is None:  # accepted by someone else meanwhile: fail closed, roll the user back
                 message = "This invitation has just been used. Ask an administrator for a new one."

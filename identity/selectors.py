@@ -49,11 +49,12 @@ def users_with_emails_exist(*, emails) -> bool:
     return any(filter_users_by_email(email) for email in emails)
 
 
-def invitation_open(*, emails, provider_id: str) -> Invitation | None:
+def invitation_open(*, emails, provider_id: str, for_update: bool = False) -> Invitation | None:
     if not emails:
         return None
+    invitations = Invitation.objects.select_for_update() if for_update else Invitation.objects
     return (
-        Invitation.objects.filter(email__in=list(emails), accepted_at__isnull=True)
+        invitations.filter(email__in=list(emails), accepted_at__isnull=True)
         .filter(Q(provider_id="") | Q(provider_id=provider_id))
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .first()
