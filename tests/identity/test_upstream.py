@@ -158,6 +158,18 @@ def test_provider_down_is_a_clear_page(client, corp, upstream_provider):
     assert failed.detail == {"provider": "down", "reason": "provider_unreachable", "exception": "ConnectionError"}
 
 
+def test_provider_refusing_our_credentials_is_a_clear_page(client, corp, upstream_provider):
+    corp.secret = "not-the-secret-the-provider-issued"  # e.g. rotated at the provider, not here
+    corp.save()
+
+    answer = sign_in(client, "carol", next_url="/account/")
+
+    assert answer.status_code == 502 and b"Corp SSO answered with an error" in answer.content
+    assert b"invalid_client" not in answer.content and not User.objects.exists()
+    [failed] = events("upstream.failed")
+    assert failed.detail == {"provider": "corp", "reason": "provider_error", "exception": "OAuth2Error"}
+
+
 def test_tampered_state_changes_nothing_and_the_real_answer_still_works(client, corp):
     started = click_sign_in_with(client, "corp")
     with httpx.Client() as browser:
@@ -224,8 +236,10 @@ def test_no_secret_on_pages_or_in_the_log(client, corp, corp_client, caplog, adm
     client.force_login(admin_user)
 
     page = client.get(f"/admin/socialaccount/socialapp/{corp.pk}/change/")
+    people = client.get("/admin/auth/user/")
 
     assert page.status_code == 200 and b"/accounts/oidc/corp/login/callback/" in page.content
+    assert b"Corp SSO (corp) at " in people.content  # how each person last signed in
     secret = corp_client[1]
     ours = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the test's browser
     lines = "\n".join(JsonFormatter().format(record) for record in ours)
