@@ -137,6 +137,24 @@ def test_link_by_email_when_on_and_verified_only(client, corp, local_alice, sett
     assert not local_alice.has_usable_password()
 
 
+def test_a_signed_in_person_connects_a_provider_from_their_account_page(client, corp, local_alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "alice-local-password"})
+    connections = client.get("/accounts/3rdparty/")
+    started = client.post("/accounts/oidc/corp/login/", {"process": "connect"})
+    with httpx.Client() as browser:
+        callback = urlsplit(sign_in_at_provider(browser, started["Location"], "alice"))
+    connected = client.get(callback.path, parse_qs(callback.query))
+    client.logout()
+
+    later = sign_in(client, "alice")  # the same provider identity now finds alice
+
+    assert b"Corp SSO" in connections.content and connected.status_code == 302
+    assert SocialAccount.objects.get().user == local_alice and events("upstream.linked")[0].actor == local_alice
+    assert later.status_code == 302 and int(client.session["_auth_user_id"]) == local_alice.pk
+    local_alice.refresh_from_db()
+    assert local_alice.check_password("alice-local-password")  # linked by its owner: the password stays
+
+
 def test_provider_down_is_a_clear_page(client, corp, upstream_provider):
     provider_save(
         spec=ProviderSpec(
