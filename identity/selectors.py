@@ -1,7 +1,7 @@
 """Reads: the providers on the login page, redirect URIs, invitations, how people signed in."""
 
 from allauth.account.authentication import get_authentication_records
-from allauth.account.internal.userkit import filter_users_by_email
+from allauth.account.utils import filter_users_by_email
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.adapter import get_adapter as get_socialaccount_adapter
