@@ -177,6 +177,18 @@ class AuditEvent(models.Model):
         REGISTRATION_REFUSED = "registration.refused"
         INTROSPECTION_REFUSED = "introspection.refused"
         RESOURCE_REGISTERED = "resource.registered"
+        # Sign-in through an upstream identity provider (identity/): detail names the provider's id.
+        UPSTREAM_SUCCEEDED = "upstream.succeeded"
+        UPSTREAM_REFUSED = "upstream.refused"  # by the operator's policy (domain, sign-up closed, email in use)
+        UPSTREAM_FAILED = "upstream.failed"  # provider error or unreachable, state mismatch, cancelled
+        UPSTREAM_LINKED = "upstream.linked"
+        UPSTREAM_UNLINKED = "upstream.unlinked"
+        # Second factors (allauth.mfa): detail names the type (totp, webauthn, recovery_codes).
+        MFA_SUCCEEDED = "mfa.succeeded", "MFA succeeded"
+        MFA_FAILED = "mfa.failed", "MFA failed"
+        MFA_ADDED = "mfa.added", "MFA added"
+        MFA_REMOVED = "mfa.removed", "MFA removed"
+        MFA_RESET = "mfa.reset", "MFA reset"
 
     kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
