@@ -72,6 +72,19 @@ def jwks_uri_problem(uri: str) -> None:
     raise JWKSProblem("a JWKS URI must be https (http only on a loopback host, in development)")
 
 
+def issuer_problem(issuer: str) -> None:
+    """Raise JWKSProblem unless `issuer` may name a trusted identity provider: an https URL without query or
+    fragment (http on loopback while this AS's issuer is loopback, for development)."""
+    try:
+        jwks_uri_problem(issuer)
+    except JWKSProblem as exc:
+        raise JWKSProblem(
+            "an identity provider's issuer is an https URL (http only on loopback, in development)"
+        ) from exc
+    if urlsplit(issuer).query:
+        raise JWKSProblem("an identity provider's issuer has no query")
+
+
 def _usable(key: jwk.JWK) -> bool:
     if key.get("use", "sig") != "sig" or key.get("alg", None) not in (None, *KEY_TYPES):
         return False

@@ -112,8 +112,12 @@ class TrustedIdentityProvider(models.Model):
         return f"{self.name} ({self.issuer})"
 
     def clean(self):
-        from .jwks import JWKSProblem, jwks_problem, jwks_uri_problem
+        from .jwks import JWKSProblem, issuer_problem, jwks_problem, jwks_uri_problem
 
+        try:
+            issuer_problem(self.issuer)
+        except JWKSProblem as problem:
+            raise ValidationError({"issuer": str(problem)}) from problem
         if bool(self.jwks_uri) == bool(self.jwks):
             raise ValidationError("give the IdP's keys: a JWKS URI or a JWKS, not both")
         try:

@@ -2,7 +2,6 @@
 
 import hashlib
 import re
-from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -14,7 +13,7 @@ from .. import audit
 from ..models import Consent, ProtectedResource
 from ..resource_uri import canonical_resource_uri
 from . import CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT
-from .jwks import JWKSProblem, forget, jwks_problem, jwks_uri_problem
+from .jwks import JWKSProblem, forget, issuer_problem, jwks_problem, jwks_uri_problem
 from .models import FederatedIdentity, MachineClient, TrustedIdentityProvider
 
 
@@ -37,7 +36,8 @@ def _resources(uris: list[str]) -> list[ProtectedResource]:
     return resources
 
 
-def _granted_scope(resources, scope: str | None) -> str:
+def granted_scope(resources, scope: str | None) -> str:
+    """What a new client may be given: `scope` if the servers offer all of it, or everything they offer."""
     offered = {name for resource in resources for name in resource.scopes}
     wanted = offered if scope is None else set(scope.split())
     unknown = wanted - offered
@@ -76,24 +76,41 @@ def machine_client_create(
     jwks_uri: str = "",
     jwks=None,
     created_by=None,
-    by: str = "manage.py create_client",
 ) -> tuple[MachineClient, str | None]:
     """Register a confidential client and enable `grant_type` for it, for `resource_uris` and at most `scope`
     (default: every scope those servers offer now; servers' scopes added later are not given to it).
 
-    Returns the client and, for a client secret client, its secret, in clear this once: it is stored hashed. A
-    private_key_jwt client gets a random secret nobody is told, so no secret ever authenticates it.
+    Returns the client and, for a client secret client, its secret, in clear this once: it is stored hashed.
     """
-    name = (name or "").strip()
-    if not name:
-        raise Refused("the client needs a name (shown in the admin and on people's connected apps page)")
     if grant_type not in MachineClient.Grant.values:
         raise Refused(f"unknown grant {grant_type!r}")
     _keys_check(auth_method=auth_method, jwks_uri=jwks_uri, jwks=jwks)
     resources = _resources(resource_uris)
+    machine = MachineClient(
+        grant_type=grant_type,
+        auth_method=auth_method,
+        jwks_uri=jwks_uri,
+        jwks=jwks,
+        scope=granted_scope(resources, scope),
+        created_by=created_by,
+    )
+    secret = machine_client_register(machine=machine, name=name, resources=resources, by="manage.py create_client")
+    return machine, secret
+
+
+@transaction.atomic
+def machine_client_register(*, machine: MachineClient, name: str, resources, by: str) -> str | None:
+    """Give a new, validated machine client its confidential application, and save it (the command and the admin).
+
+    Returns the client secret, to show once, for a client secret client. A private_key_jwt client gets a random
+    secret nobody is told, so no secret ever authenticates it.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise Refused("the client needs a name (shown in the admin and on people's connected apps page)")
     Application = get_application_model()
     secret = generate_client_secret()
-    application = Application.objects.create(
+    machine.application = Application.objects.create(
         name=name,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
@@ -101,18 +118,10 @@ def machine_client_create(
         hash_client_secret=True,
         redirect_uris="",
     )
-    machine = MachineClient.objects.create(
-        application=application,
-        grant_type=grant_type,
-        auth_method=auth_method,
-        jwks_uri=jwks_uri,
-        jwks=jwks,
-        scope=_granted_scope(resources, scope),
-        created_by=created_by,
-    )
+    machine.save()
     machine.resources.set(resources)
-    _enabled(machine=machine, actor=created_by, by=by, created=True)
-    return machine, (secret if auth_method == CLIENT_SECRET_BASIC else None)
+    _enabled(machine=machine, actor=machine.created_by, by=by, created=True)
+    return secret if machine.auth_method == CLIENT_SECRET_BASIC else None
 
 
 @transaction.atomic
@@ -148,15 +157,21 @@ def machine_client_used(*, machine_client: MachineClient) -> None:
     MachineClient.objects.filter(pk=machine_client.pk).update(last_used=timezone.now())
 
 
-def issuer_problem(issuer: str) -> str | None:
-    """Why `issuer` cannot name a trusted IdP: it must be an https URL (http on loopback in development)."""
-    try:
-        jwks_uri_problem(issuer)
-    except JWKSProblem:
-        return "an identity provider's issuer is an https URL (http only on loopback, in development)"
-    if urlsplit(issuer).query:
-        return "an issuer has no query"
-    return None
+def identity_provider_recorded(*, identity_provider: TrustedIdentityProvider, created: bool, by) -> None:
+    """Staff saved an identity provider in the admin: forget its cached keys, and say so in the audit log."""
+    if identity_provider.jwks_uri:
+        forget(identity_provider.jwks_uri)
+    audit.record(
+        audit.Kind.IDP_TRUSTED,
+        actor=by,
+        idp=identity_provider.issuer,
+        created=created,
+        enabled=identity_provider.enabled,
+        link_by_email=identity_provider.link_by_email,
+        provision_users=identity_provider.provision_users,
+        allow_refresh=identity_provider.allow_refresh,
+        by="admin",
+    )
 
 
 @transaction.atomic
@@ -169,12 +184,12 @@ def identity_provider_save(
     link_by_email: bool = False,
     provision_users: bool = False,
     allow_refresh: bool = False,
-    by=None,
 ) -> tuple[TrustedIdentityProvider, bool]:
     """Trust the identity provider `issuer` (or update it: every option is set as given). Returns (idp, created)."""
-    problem = issuer_problem(issuer)
-    if problem:
-        raise Refused(problem)
+    try:
+        issuer_problem(issuer)
+    except JWKSProblem as problem:
+        raise Refused(str(problem)) from problem
     name = (name or "").strip()
     if not name:
         raise Refused("the identity provider needs a name (--name), shown to people on their connected apps page")
@@ -197,13 +212,12 @@ def identity_provider_save(
         forget(jwks_uri)
     audit.record(
         audit.Kind.IDP_TRUSTED,
-        actor=by,
         idp=issuer,
         created=created,
         link_by_email=link_by_email,
         provision_users=provision_users,
         allow_refresh=allow_refresh,
-        by="admin" if by is not None else "manage.py add_trusted_idp",
+        by="manage.py add_trusted_idp",
     )
     return idp, created
 

@@ -10,7 +10,9 @@ from .. import selectors, services
 
 @login_required
 def connected_apps(request):
-    return render(request, "oauth_app/connected_apps.html", {"consents": selectors.connected_apps(user=request.user)})
+    consents = selectors.connected_apps(user=request.user)
+    enterprise = any(consent.identity_provider_id for consent in consents)  # granted by an IdP (ID-JAG)
+    return render(request, "oauth_app/connected_apps.html", {"consents": consents, "enterprise": enterprise})
 
 
 @login_required
