@@ -7,6 +7,7 @@ grant, whose secret is shown once on the page that answers the creation. No page
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,7 +18,13 @@ from . import services
 from .models import FederatedIdentity, MachineClient, TrustedIdentityProvider
 
 
+def _jwks_uri_field():
+    help_text = MachineClient._meta.get_field("jwks_uri").help_text
+    return forms.URLField(max_length=500, required=False, assume_scheme="https", help_text=help_text)
+
+
 class MachineClientCreationForm(forms.ModelForm):
+    jwks_uri = _jwks_uri_field()
     name = forms.CharField(max_length=255, help_text="Shown in the admin and on people's connected apps page")
     scope = forms.CharField(
         max_length=1000, required=False, help_text="Space-separated; empty: every scope the chosen servers offer"
@@ -40,6 +47,8 @@ class MachineClientCreationForm(forms.ModelForm):
 
 
 class MachineClientChangeForm(forms.ModelForm):
+    jwks_uri = _jwks_uri_field()
+
     class Meta:
         model = MachineClient
         fields = ["resources", "scope", "auth_method", "jwks_uri", "jwks"]
@@ -154,6 +163,7 @@ class TrustedIdentityProviderAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "link_by_email", "provision_users", "allow_refresh")
     search_fields = ("name", "issuer")
     readonly_fields = ("created", "last_used")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = (
         "issuer",
         "name",
