@@ -476,3 +476,28 @@ def test_metadata_lists_the_grants_the_jwt_authentication_and_the_id_jag_profile
     assert {"client_secret_basic", "private_key_jwt"} <= set(document["token_endpoint_auth_methods_supported"])
     assert document["token_endpoint_auth_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
     assert document["authorization_grant_profiles_supported"] == ["urn:ietf:params:oauth:grant-profile:id-jag"]
+
+
+# --- System checks ------------------------------------------------------------------------------------------------
+
+
+def test_a_clock_skew_beyond_five_minutes_fails_the_system_check(settings):
+    from oauth_app.grants.checks import check_assertion_settings
+
+    assert check_assertion_settings(None) == []
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "ASSERTION_LEEWAY": 900, "JWKS_CACHE_SECONDS": 7 * 86400}
+
+    assert [problem.id for problem in check_assertion_settings(None)] == ["oauth_app.E010", "oauth_app.W010"]
+
+
+def test_an_http_jwks_uri_left_from_development_is_flagged_once_the_issuer_is_public(settings, rs_credentials):
+    from oauth_app.grants.checks import check_jwks_uris_fit_the_issuer
+
+    machine_client_create(
+        name="dev", grant_type=CLIENT_CREDENTIALS, resource_uris=[MCP], auth_method="private_key_jwt",
+        jwks_uri="http://127.0.0.1:9/jwks",
+    )  # fmt: skip
+    assert check_jwks_uris_fit_the_issuer(None, databases=["default"]) == []
+    settings.OAUTH_ISSUER = "https://auth.example.com"
+
+    assert [problem.id for problem in check_jwks_uris_fit_the_issuer(None, databases=["default"])] == ["oauth_app.W011"]
