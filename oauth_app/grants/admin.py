@@ -126,6 +126,13 @@ class MachineClientAdmin(admin.ModelAdmin):
             machine=obj, name=form.cleaned_data["name"], resources=form.cleaned_data["resources"], by="admin"
         )
 
+    def delete_model(self, request, obj):
+        services.machine_client_delete(machine=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for machine in queryset.select_related("application"):
+            services.machine_client_delete(machine=machine, by=request.user)
+
     def response_add(self, request, obj, post_url_continue=None):
         context = {
             **self.admin_site.each_context(request),

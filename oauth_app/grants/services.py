@@ -138,6 +138,15 @@ def machine_client_update(*, machine: MachineClient, changed: list[str], by=None
     _enabled(machine=machine, actor=by, by="admin", created=False, changed=changed)
 
 
+@transaction.atomic
+def machine_client_delete(*, machine: MachineClient, by=None) -> None:
+    """Staff deleted a machine client: its application goes with it (and so its tokens), rather than staying
+    behind as a confidential client that could later pass for a resource server's introspection client."""
+    application = machine.application
+    audit.record(audit.Kind.CLIENT_DISABLED, actor=by, client_id=application.client_id, deleted=True, by="admin")
+    application.delete()
+
+
 def _enabled(*, machine: MachineClient, actor, by: str, created: bool, **detail) -> None:
     audit.record(
         audit.Kind.GRANT_ENABLED,

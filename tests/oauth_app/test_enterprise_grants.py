@@ -325,3 +325,19 @@ def test_the_admin_lists_trusted_idps_and_disabling_one_revokes_its_grants(staff
     assert TrustedIdentityProvider.objects.get().enabled is False
     assert introspect(staff, rs_credentials, token) == {"active": False}
     assert exchange().json()["error"] == "invalid_grant"
+
+
+def test_deleting_a_machine_client_in_the_admin_deletes_its_application_and_tokens(staff, rs_credentials):
+    from oauth2_provider.models import get_application_model
+
+    created, secret = machine_client_create(name="Old bot", grant_type="client_credentials", resource_uris=[MCP])
+    client_id = created.application.client_id
+    staff.post("/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret))
+    assert get_access_token_model().objects.filter(application__client_id=client_id).exists()
+
+    staff.post("/admin/oauth_app/machineclient/", {"action": "delete_selected", "_selected_action": [created.pk],
+                                                    "post": "yes"})  # fmt: skip
+
+    assert not get_application_model().objects.filter(client_id=client_id).exists()
+    assert not get_access_token_model().objects.exists()
+    assert AuditEvent.objects.filter(kind="client.disabled", client_id=client_id, detail__deleted=True).exists()
