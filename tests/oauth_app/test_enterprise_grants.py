@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from oauth2_provider.models import get_access_token_model
 
 from oauth_app.grants import JWT_BEARER
@@ -341,3 +342,47 @@ def test_deleting_a_machine_client_in_the_admin_deletes_its_application_and_toke
     assert not get_application_model().objects.filter(client_id=client_id).exists()
     assert not get_access_token_model().objects.exists()
     assert AuditEvent.objects.filter(kind="client.disabled", client_id=client_id, detail__deleted=True).exists()
+
+
+# --- Concurrency (PostgreSQL; SQLite serialises writers) ----------------------------------------------------------
+
+transactional = pytest.mark.django_db(transaction=True)  # the live server's threads see committed rows only
+needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+
+
+def post_concurrently(url: str, bodies: list[dict], auth) -> list:
+    import concurrent.futures
+
+    import httpx
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(lambda body: httpx.post(url, data=body, auth=auth, timeout=30), bodies))
+
+
+@transactional
+@needs_postgresql
+def test_one_id_jag_sent_eight_times_at_once_gives_one_token(live_server, exchange, enterprise):
+    assertion = exchange.id_jag(subject="c-1")
+
+    responses = post_concurrently(
+        f"{live_server.url}/token/", [{"grant_type": JWT_BEARER, "assertion": assertion}] * 8, enterprise
+    )
+
+    assert sorted(response.status_code for response in responses) == [200] + [400] * 7
+    assert {r.json()["error_description"] for r in responses if r.status_code == 400} == {
+        "ID-JAG refused: its jti was used before (a replay)"
+    }
+    assert get_access_token_model().objects.count() == 1
+
+
+@transactional
+@needs_postgresql
+def test_eight_id_jags_for_a_new_person_at_once_make_one_user(live_server, exchange, enterprise):
+    bodies = [{"grant_type": JWT_BEARER, "assertion": exchange.id_jag(subject="c-2", email="gus@example.com")}
+              for _ in range(8)]  # fmt: skip
+
+    responses = post_concurrently(f"{live_server.url}/token/", bodies, enterprise)
+
+    assert [response.status_code for response in responses] == [200] * 8, [r.text for r in responses]
+    assert FederatedIdentity.objects.filter(subject="c-2").count() == 1
+    assert get_user_model().objects.filter(email="gus@example.com").count() == 1
