@@ -8,6 +8,7 @@ issuer's own JWKS that fits the algorithm: keys named in the token (`jwk`, `jku`
 """
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -126,8 +127,8 @@ def single_audience(aud, accepted: set[str]) -> bool:
 
 def _number(claims: dict, name: str):
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None  # Python's JSON reads NaN and Infinity, which compare as neither past nor future
     return value
 
 

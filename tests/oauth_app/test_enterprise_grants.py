@@ -235,6 +235,7 @@ def test_a_missing_id_jag_is_invalid_request(client, exchange, enterprise):
         ({"sub": ""}, "sub is missing"),
         ({"scope": ["mcp"]}, "scope must be a space-separated string"),
         ({"resource": [MCP]}, "resource must be a string"),
+        ({"exp": float("nan")}, "exp is missing"),
     ],
 )
 def test_malformed_id_jags_are_invalid_grant(exchange, claims, reason):
