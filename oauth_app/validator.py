@@ -6,6 +6,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from . import selectors, services
 from .grants import GRANT_TYPES, client_assertion, policy
+from .grants.auditing import ENTERPRISE_REFRESH_REFUSED
 from .grants.selectors import enterprise_refresh_allowed
 from .resource_uri import canonical_resource_uri
 
@@ -75,7 +76,9 @@ class MCPOAuth2Validator(OAuth2Validator):
         if client.authorization_grant_type != client.GRANT_CLIENT_CREDENTIALS:
             return True
         instance = request.refresh_token_instance
-        return enterprise_refresh_allowed(user=instance.user, application=client, resource_uris=instance.resource)
+        if not enterprise_refresh_allowed(user=instance.user, application=client, resource_uris=instance.resource):
+            raise errors.InvalidGrantError(description=ENTERPRISE_REFRESH_REFUSED, request=request)
+        return True
 
     def _create_authorization_code(self, request, code, expires=None):
         request.resource = bound_resource_uris(request)

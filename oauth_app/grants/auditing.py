@@ -34,15 +34,21 @@ def claimed_client_id(request) -> str:
     return _unverified_claim(request.POST.get("client_assertion"), "sub")
 
 
+# The refusal of a refresh token an ID-JAG grant issued, once the client or the IdP no longer allows it.
+ENTERPRISE_REFRESH_REFUSED = "the enterprise grant of this refresh token no longer allows refresh"
+
+
 def token_request_refused(*, request, response) -> None:
-    """Record a refused token request for client_credentials or jwt-bearer (other grants have their own trail)."""
+    """Record a refused token request for client_credentials or jwt-bearer, or a refused refresh of an ID-JAG
+    grant (other refusals have their own trail)."""
     grant_type = request.POST.get("grant_type")
-    if grant_type not in GRANT_TYPES:
-        return
     try:
         error = json.loads(response.content)
     except ValueError:
         error = {}
+    enterprise_refresh = grant_type == "refresh_token" and error.get("error_description") == ENTERPRISE_REFRESH_REFUSED
+    if grant_type not in GRANT_TYPES and not enterprise_refresh:
+        return
     detail = {
         "grant_type": grant_type,
         "error": str(error.get("error", ""))[:100],

@@ -172,6 +172,8 @@ def test_refresh_only_when_the_idp_allows_it_and_while_it_is_trusted(client, exc
     assert refreshed.status_code == 200
     assert refreshed.json()["scope"] == tokens["scope"]
     assert after_disabling.status_code == 400 and after_disabling.json()["error"] == "invalid_grant"
+    refused = AuditEvent.objects.get(kind="token.refused", client_id=enterprise[0])
+    assert refused.detail["reason"] == "the enterprise grant of this refresh token no longer allows refresh"
 
 
 def test_refresh_requires_offline_access_when_the_setting_says_so(exchange, idp, settings):
