@@ -28,7 +28,6 @@ ID-JAG from the IdP, which is the point: the IdP stays in charge.
 """
 
 import json
-import logging
 
 from django.conf import settings
 from oauthlib.oauth2.rfc6749 import errors
@@ -37,8 +36,6 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from ..validator import requested_resources
 from . import ID_JAG_TYP, JWT_BEARER, jose, replay, selectors, services
 from .policy import bound_resources, granted_scopes, invalid_target
-
-log = logging.getLogger(__name__)
 
 MAX_LIFETIME_SECONDS = 3600
 

@@ -389,3 +389,25 @@ def test_eight_id_jags_for_a_new_person_at_once_make_one_user(live_server, excha
     assert [response.status_code for response in responses] == [200] * 8, [r.text for r in responses]
     assert FederatedIdentity.objects.filter(subject="c-2").count() == 1
     assert get_user_model().objects.filter(email="gus@example.com").count() == 1
+
+
+def test_staff_add_an_identity_provider_in_the_admin(staff):
+    form = staff.get("/admin/oauth_app/trustedidentityprovider/add/")
+    refused = staff.post(
+        "/admin/oauth_app/trustedidentityprovider/add/",
+        {"issuer": "http://idp.example.com", "name": "Plain", "jwks_uri": "https://idp.example.com/keys",
+         "jwks": "", "enabled": "on", "identities-TOTAL_FORMS": "0", "identities-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    added = staff.post(
+        "/admin/oauth_app/trustedidentityprovider/add/",
+        {"issuer": IDP, "name": "Acme SSO", "jwks_uri": "https://idp.example.com/keys", "jwks": "",
+         "link_by_email": "on", "enabled": "on", "identities-TOTAL_FORMS": "0", "identities-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+
+    assert form.status_code == 200
+    assert refused.status_code == 200 and "issuer is an https URL" in refused.content.decode()
+    assert added.status_code == 302, added.content[:3000]
+    idp = TrustedIdentityProvider.objects.get()
+    assert (idp.issuer, idp.link_by_email, idp.provision_users) == (IDP, True, False)
+    assert AuditEvent.objects.filter(kind="idp.trusted", detail__idp=IDP, detail__by="admin").exists()
+    assert staff.get(f"/admin/oauth_app/trustedidentityprovider/{idp.pk}/change/").status_code == 200
