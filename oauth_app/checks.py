@@ -32,3 +32,6 @@ def check_default_resource(app_configs, **kwargs):
     except ValueError:
         return [Error("MCP_SERVER_URL is not an absolute http(s) URI without fragment.", id="oauth_app.E002")]
     return []
+
+
+from .grants import checks as grants_checks  # noqa: E402, F401  (machine and enterprise client settings)

@@ -7,6 +7,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.signals import app_authorized
 
 from . import audit, services
+from .grants.auditing import issuance_detail
 
 
 @receiver(app_authorized)
@@ -18,6 +19,7 @@ def token_issued(sender, request, token, **kwargs):
         client_id=token.application.client_id if token.application else "",
         resource=" ".join(token.resource),
         scope=token.scope,
+        **issuance_detail(request=request, token=token),
     )
     if token.application_id is not None:
         services.client_token_used(application=token.application, user=token.user)

@@ -102,12 +102,14 @@ def _resource_server_client_id(uri: str) -> str:
 
 
 def _is_resource_server_client(application) -> bool:
-    # Client-credentials clients obtain no tokens here (MCPOAuth2Validator.validate_grant_type): such a confidential
-    # client exists only to introspect, so re-attaching one to a server hands over no one's access.
+    # A client-credentials client obtains no tokens here unless staff made it a machine or enterprise client
+    # (oauth_app/grants/); any other such confidential client exists only to introspect, so re-attaching one to a
+    # server hands over no one's access. A machine client is never taken for one.
     Application = get_application_model()
     return (
         application.client_type == Application.CLIENT_CONFIDENTIAL
         and application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS
+        and not hasattr(application, "machine_client")
     )
 
 

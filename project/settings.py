@@ -296,6 +296,10 @@ MCP_AUTH = {
     # not know the scope keep working). On: only token requests whose granted scope includes `offline_access` get
     # one (MCP 2026-07-28 "Refresh Tokens" leaves issuing them to the AS; OpenID Connect Core §11).
     "REFRESH_REQUIRES_OFFLINE_ACCESS": env_bool("OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS", False),
+    # Machine and enterprise clients (oauth_app/grants/): the clock skew allowed on the times of client assertions
+    # and ID-JAGs, and how long a fetched JWKS is used at most (its Cache-Control may say less).
+    "ASSERTION_LEEWAY": env_int("OAUTH_ASSERTION_LEEWAY", 30),
+    "JWKS_CACHE_SECONDS": env_int("OAUTH_JWKS_CACHE_SECONDS", 600),
 }
 
 SILENCED_SYSTEM_CHECKS = [

@@ -12,8 +12,10 @@ from .. import selectors, services
 
 @login_required
 def connected_apps(request):
+    consents = selectors.connected_apps(user=request.user)
     context = {
-        "consents": selectors.connected_apps(user=request.user),
+        "consents": consents,
+        "enterprise": any(consent.identity_provider_id for consent in consents),  # granted by an IdP (ID-JAG)
         "last_sign_in": last_sign_in(user=request.user),  # how: password (+ second factor) or which provider
     }
     return render(request, "oauth_app/connected_apps.html", context)

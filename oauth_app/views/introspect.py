@@ -94,4 +94,6 @@ class IntrospectView(JsonMethodNotAllowedMixin, View):
         if token.user is not None:
             data["username"] = token.user.get_username()
             data["sub"] = str(token.user.pk)
+        else:  # client credentials: the client acts on its own behalf, so it is the subject (RFC 9068 §2.2)
+            data["sub"] = data["client_id"]
         return data
