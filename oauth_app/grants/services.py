@@ -271,11 +271,12 @@ def federated_identity_resolve(
     superuser account, never when several share it, never when the IdP says the email is unverified); then,
     with `provision_users`, a new user with no password. Else PersonRefused.
     """
-    identity = (
-        FederatedIdentity.objects.select_related("user")
-        .filter(identity_provider=identity_provider, subject=subject)
-        .first()
-    )
+    identity = _federated_identity(identity_provider=identity_provider, subject=subject)
+    if identity is None:
+        # First sight of this person: one request at a time per identity provider links or provisions (a row lock
+        # on PostgreSQL, SQLite's write lock otherwise), and a request that waited finds the link the first made.
+        TrustedIdentityProvider.objects.select_for_update().filter(pk=identity_provider.pk).first()
+        identity = _federated_identity(identity_provider=identity_provider, subject=subject)
     if identity is not None:
         if not identity.user.is_active:
             raise PersonRefused("the local account linked to this person is inactive")
@@ -292,26 +293,34 @@ def federated_identity_resolve(
                 raise PersonRefused("a staff account is never linked by email; staff must link it in the admin")
             if not user.is_active:
                 raise PersonRefused("the local account with this email is inactive")
-    if user is None and identity_provider.provision_users:
-        username = _free_username(email=email, subject=subject, issuer=identity_provider.issuer)
-        user, how = User.objects.create_user(username=username, email=email or ""), "provisioned"
-    if user is None:
+    if user is None and not identity_provider.provision_users:
         raise PersonRefused(
             "no local account is linked to this person, and this identity provider may neither link accounts by "
             "email nor provision users"
         )
     try:
         with transaction.atomic():
+            if user is None:
+                username = _free_username(email=email, subject=subject, issuer=identity_provider.issuer)
+                user, how = User.objects.create_user(username=username, email=email or ""), "provisioned"
             identity = FederatedIdentity.objects.create(identity_provider=identity_provider, subject=subject, user=user)
-    except IntegrityError:
-        # A concurrent request linked the same person first: use its link, and undo a user made for nothing.
-        if how == "provisioned":
-            user.delete()
-        return FederatedIdentity.objects.select_related("user").get(
-            identity_provider=identity_provider, subject=subject
-        )
+    except IntegrityError as exc:
+        # Another request took the username (another person's) or linked this person in between: nothing of
+        # this attempt is kept (the savepoint), and the link is used if it now exists; else the client retries.
+        identity = _federated_identity(identity_provider=identity_provider, subject=subject)
+        if identity is None:
+            raise PersonRefused("the person could not be linked just now; ask for a new ID-JAG") from exc
+        return identity
     audit.record(audit.Kind.IDENTITY_LINKED, actor=user, idp=identity_provider.issuer, how=how)
     return identity
+
+
+def _federated_identity(*, identity_provider: TrustedIdentityProvider, subject: str) -> FederatedIdentity | None:
+    return (
+        FederatedIdentity.objects.select_related("user")
+        .filter(identity_provider=identity_provider, subject=subject)
+        .first()
+    )
 
 
 @transaction.atomic
