@@ -87,19 +87,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "oauth_app.middleware.RequestIdMiddleware",
+    "oauth_app.middleware.ServerTimingMiddleware",  # only with OAUTH_SERVER_TIMING=1
     "oauth_app.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "oauth_app.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "oauth_app.audit.RequestContextMiddleware",
+    # People's pages only: /token/, /introspect/ and /revoke_token/ jump from Start to End (oauth_app/middleware.py).
+    "oauth_app.middleware.PeoplesPagesStart",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "oauth_app.audit.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "oauth_app.middleware.PeoplesPagesEnd",
     "oauth_app.middleware.DatabaseUnavailableMiddleware",  # innermost: sees the views' database errors
 ]
 
@@ -291,6 +295,12 @@ MCP_AUTH = {
     # not know the scope keep working). On: only token requests whose granted scope includes `offline_access` get
     # one (MCP 2026-07-28 "Refresh Tokens" leaves issuing them to the AS; OpenID Connect Core §11).
     "REFRESH_REQUIRES_OFFLINE_ACCESS": env_bool("OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS", False),
+    # Introspection keeps a resource server's authenticated client and its resource URIs in process for this many
+    # seconds, keyed by client id and a hash of the presented secret: a rotated secret or a disabled client stops
+    # working within this window (0: checked against the database on every call). oauth_app.W002 above 60.
+    "INTROSPECTION_CLIENT_CACHE_SECONDS": env_int("OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS", 5),
+    # Server-Timing on every response (db and app durations): for `make bench`'s breakdown of the full flow.
+    "SERVER_TIMING": env_bool("OAUTH_SERVER_TIMING", False),
 }
 
 SILENCED_SYSTEM_CHECKS = [

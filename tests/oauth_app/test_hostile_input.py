@@ -173,3 +173,20 @@ def test_nul_characters_in_registration_metadata_are_refused(client):
     response = client.post("/register/", body, content_type="application/json")
 
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+@pytest.mark.parametrize("path", ["/token/", "/introspect/", "/revoke_token/", "/register/"])
+def test_a_form_body_declared_utf16_is_a_json_400_with_debug_on_or_off(client, rs_credentials, settings, debug, path):
+    # What a new user's script may send. Django refuses non-UTF-8 forms with BadRequest; with DEBUG on (`make run`)
+    # its error page then read the body again and answered a 500 with a stack trace.
+    settings.DEBUG = debug
+    client.raise_request_exception = False
+    body = "grant_type=refresh_token&refresh_token=abc&client_id=x&token=abc".encode("utf-16")
+
+    response = client.generic("POST", path, body, content_type="application/x-www-form-urlencoded; charset=utf-16")
+
+    assert response.status_code == 400, response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
