@@ -3,7 +3,7 @@
 import hashlib
 
 from django.conf import settings
-from oauth2_provider.models import get_access_token_model, get_application_model
+from oauth2_provider.models import get_application_model
 
 from .models import ProtectedResource
 from .resource_uri import canonical_resource_uri
@@ -56,30 +56,6 @@ def resource_scopes_all() -> dict[str, str]:
     for resource in ProtectedResource.objects.only("scopes"):
         scopes.update(resource.scopes)
     return scopes
-
-
-def introspection_client_get(*, client_id: str):
-    """The confidential client `client_id` if it introspects for at least one resource, else None."""
-    Application = get_application_model()
-    return (
-        Application.objects.filter(
-            client_id=client_id,
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            introspectable_resources__isnull=False,
-            disabled__isnull=True,
-        )
-        .distinct()
-        .first()
-    )
-
-
-def introspection_client_resource_uris(*, client) -> set[str]:
-    return set(client.introspectable_resources.values_list("uri", flat=True))
-
-
-def access_token_by_checksum(*, checksum: str):
-    AccessToken = get_access_token_model()
-    return AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum).first()
 
 
 def registration_duplicate(*, fingerprint: str, ip: str | None, since):
