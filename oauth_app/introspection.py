@@ -17,6 +17,7 @@ from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from .models import ProtectedResource
+from .prepared import PreparedQuery
 
 
 @dataclass(frozen=True)
@@ -74,20 +75,22 @@ def _client_from_database(*, client_id: str, secret: str) -> IntrospectionClient
     return IntrospectionClient(client_id=client_id, resource_uris=frozenset(uri for uri, _ in rows))
 
 
+def _token_query(checksum):
+    username = f"user__{get_user_model().USERNAME_FIELD}"
+    columns = ("scope", "expires", "created", "resource", "application__client_id", "user_id", username)
+    return get_access_token_model().objects.filter(token_checksum=checksum).values_list(*columns)[:1]
+
+
+TOKEN_QUERY = PreparedQuery(_token_query, checksum="<a token checksum>")
+
+
 def token_claims(*, token: str, client: IntrospectionClient, issuer: str) -> dict:
     """RFC 7662 §2.2 for `token` as `client` may see it: active only for a live token bound to one of its resources.
 
     One query by the token's SHA-256 (how DOT stores tokens), reading only the answer's columns. Nothing about
     tokens is cached here: a revoked (deleted) token is inactive from the next call.
     """
-    username_field = get_user_model().USERNAME_FIELD
-    rows = list(
-        get_access_token_model()
-        .objects.filter(token_checksum=hashlib.sha256(token.encode()).hexdigest())
-        .values_list(
-            "scope", "expires", "created", "resource", "application__client_id", "user_id", f"user__{username_field}"
-        )[:1]  # fmt: skip
-    )
+    rows = TOKEN_QUERY.rows(checksum=hashlib.sha256(token.encode()).hexdigest())
     if not rows:
         return {"active": False}
     scope, expires, created, resource, application_client_id, user_id, username = rows[0]

@@ -6,6 +6,7 @@ from django.conf import settings
 from oauth2_provider.models import get_application_model
 
 from .models import ProtectedResource
+from .prepared import PreparedQuery
 from .resource_uri import canonical_resource_uri
 
 
@@ -120,7 +121,15 @@ def connected_apps(*, user):
     return Consent.objects.filter(user=user).select_related("application", "resource").order_by("-updated")
 
 
-def client_is_disabled(*, application) -> bool:
+def _disabled_client_query(application_id):
     from .models import DisabledClient
 
-    return DisabledClient.objects.filter(application=application).exists()
+    return DisabledClient.objects.filter(application_id=application_id).values_list("pk")[:1]
+
+
+DISABLED_CLIENT = PreparedQuery(_disabled_client_query, application_id=-271828)
+
+
+def client_is_disabled(*, application) -> bool:
+    """Asked on every token request (and authorization request), so compiled once (oauth_app/prepared.py)."""
+    return bool(DISABLED_CLIENT.rows(application_id=application.pk))
