@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -223,3 +225,26 @@ def test_a_refresh_checks_the_client_once_and_writes_in_one_transaction(client, 
     assert writes_in_one_block(sql)
     event = AuditEvent.objects.get(kind=AuditEvent.Kind.TOKEN_REFRESHED)
     assert event.actor.username == "alice" and event.detail["resource_name"] == "Demo MCP server"
+
+
+def test_dots_app_authorized_signal_still_carries_the_issued_token(browser, client, public_client, pkce):
+    from oauth2_provider.signals import app_authorized
+
+    received = []
+
+    def receiver(sender, request, token, **kwargs):
+        received.append(token)
+
+    app_authorized.connect(receiver)
+    try:
+        code = obtain_code(browser, public_client.client_id, pkce)
+        issued = exchange_code(client, public_client.client_id, code, pkce).json()
+        refreshed = refresh(client, public_client.client_id, issued["refresh_token"]).json()
+    finally:
+        app_authorized.disconnect(receiver)
+
+    assert [token.token_checksum for token in received] == [
+        hashlib.sha256(issued["access_token"].encode()).hexdigest(),
+        hashlib.sha256(refreshed["access_token"].encode()).hexdigest(),
+    ]
+    assert all(token.user.username == "alice" and token.application == public_client for token in received)
