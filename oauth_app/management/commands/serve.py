@@ -65,7 +65,8 @@ class Command(BaseCommand):
             blocking_threads=threads,
             # A thread that exits takes its database connection with it: keep them as long as connections live.
             blocking_threads_idle_timeout=600,
-            backpressure=threads,  # requests in progress per worker; the rest wait in the listen queue
+            # No `backpressure` below granian's default: it bounds connections, not requests, and the resource
+            # servers' pooled keep-alive connections would hold every slot while idle (others then time out).
             http=HTTPModes.http1,  # behind a TLS proxy, or loopback; no h2c
             websockets=False,
             log_level=LogLevels.warning,  # the AS logs one structured line per request itself
