@@ -94,3 +94,17 @@ def test_serve_reuses_its_database_connections(tmp_path, monkeypatch):
 
     assert 1 <= len(first) <= 4  # at most workers x threads
     assert second == first  # the same backends served the next thirty requests
+
+
+def test_more_idle_keep_alive_connections_than_threads_do_not_starve_anyone(served):
+    """The RS's pooled client keeps connections open between requests; with two threads a worker must still answer a
+    sixth connection while five others sit idle (a connection-count limit at the thread count starved it)."""
+    base, _, _ = served
+    clients = [httpx.Client(base_url=base, timeout=5) for _ in range(6)]
+    try:
+        for _ in range(3):
+            for client in clients:  # each request on its own kept-alive connection, the others idle meanwhile
+                assert client.get("/.well-known/oauth-authorization-server").status_code == 200
+    finally:
+        for client in clients:
+            client.close()
