@@ -3,13 +3,20 @@
 import signal
 import subprocess
 import sys
+from urllib.parse import urlencode
 
 import httpx
 import psycopg
 import pytest
 
+from conftest import Pkce
+from tests.e2e.browser import query
+from tests.e2e.mcp_client import CALLBACK
 from tests.e2e.production import prepare, worker_pids
-from tests.e2e.stack import ROOT, free_port, stack_environment, throwaway_database, wait_until_up
+from tests.e2e.stack import PASSWORD, ROOT, USERNAME, free_port, stack_environment, throwaway_database, wait_until_up
+from tests.html_forms import form_fields
+from tests.oauth_app import cimd_server
+from tests.oauth_app.cimd_server import DocumentServer
 from tests.services import POSTGRES_SERVER, needs_postgres
 
 
@@ -108,3 +115,55 @@ def test_more_idle_keep_alive_connections_than_threads_do_not_starve_anyone(serv
     finally:
         for client in clients:
             client.close()
+
+
+def test_login_consent_and_a_metadata_document_client_under_serve(tmp_path):
+    """A person signs in (session cookie, CSRF), a client known only by its metadata document URL is fetched over
+    https from a worker thread, the consent form is approved, and the code is exchanged: all under granian."""
+    documents = DocumentServer(tmp_path)
+    client_id = documents.publish("/client.json", redirect_uris=[CALLBACK], client_name="Doc Client")
+    as_port = free_port()
+    try:
+        with throwaway_database(tmp_path) as database_url:
+            env = stack_environment(as_port, free_port(), database_url, DJANGO_DEBUG="0", DJANGO_SECRET_KEY="k" * 50)
+            env.update(prepare(env))
+            env.update(DJANGO_SETTINGS_MODULE="tests.e2e.cimd_settings", CIMD_TEST_CA_FILE=cimd_server.CA_FILE)
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "serve", "--threads", "2"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                base = env["OAUTH_ISSUER"]
+                wait_until_up(f"{base}/.well-known/oauth-authorization-server", timeout=60)
+                with httpx.Client(base_url=base, timeout=30) as browser:
+                    login = browser.get("/accounts/login/")
+                    fields, _ = form_fields(login.text)
+                    signed_in = browser.post("/accounts/login/", data={**fields, "username": USERNAME,
+                                                                        "password": PASSWORD})  # fmt: skip
+                    assert signed_in.status_code == 302 and "sessionid" in browser.cookies
+                    pkce = Pkce()
+                    params = {"response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK, "state": "s",
+                              "code_challenge": pkce.challenge, "code_challenge_method": "S256"}  # fmt: skip
+                    page = browser.get(f"/authorize/?{urlencode(params)}")
+                    assert page.status_code == 200 and "Doc Client" in page.text
+                    form, _ = form_fields(page.text, "authorizationForm")
+                    forged = {key: value for key, value in form.items() if key != "csrfmiddlewaretoken"}
+                    refused = browser.post(f"/authorize/?{urlencode(params)}", data={**forged, "allow": "Authorize"})
+                    assert refused.status_code == 403  # signed in, but no CSRF token: what a cross-site form sends
+                    approved = browser.post(f"/authorize/?{urlencode(params)}", data={**form, "allow": "Authorize"})
+                    assert approved.status_code == 302
+                    code = query(approved.headers["location"])["code"]
+                token = httpx.post(
+                    f"{base}/token/",
+                    data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+                          "client_id": client_id, "code_verifier": pkce.verifier},
+                )  # fmt: skip
+                assert token.status_code == 200 and token.json()["token_type"] == "Bearer"
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=20)
+    finally:
+        documents.close()
