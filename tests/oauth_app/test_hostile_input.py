@@ -1,6 +1,7 @@
 """Hostile input: property tests of the registration policy, oversized and deeply nested JSON, CSRF, open
 redirects, and the other attacks of the MCP security considerations and RFC 9700 that concern the AS."""
 
+import ipaddress
 import json
 
 import pytest
@@ -53,7 +54,17 @@ def test_redirect_uri_policy_holds_for_any_input(uri):
         assert scheme not in {"javascript", "data", "file"}
         if scheme == "http":
             host = uri.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0] if "//" in uri else ""
-            assert host.strip("[]") in {"127.0.0.1", "localhost", "::1"}
+            assert is_loopback_host(host.strip("[]"))
+
+
+def is_loopback_host(name: str) -> bool:
+    """The oracle: `localhost` in any case (host names are case-insensitive, RFC 3986 §3.2.2) or a loopback IP."""
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @pytest.mark.django_db
