@@ -68,9 +68,13 @@ def fast_user_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Rate-limit counters live in the cache: each test starts with none."""
+    """Rate-limit counters live in the cache, introspection clients in this process: each test starts with none."""
     from django.core.cache import cache
 
+    from oauth_app.introspection import forget_clients
+
     cache.clear()
+    forget_clients()
     yield
     cache.clear()
+    forget_clients()

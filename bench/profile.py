@@ -1,7 +1,8 @@
 """`python -m bench.profile`: where the RS's request path and the AS's introspection view spend their CPU.
 
-Starts one AS (uvicorn, PostgreSQL unless --sqlite) and one RS, drives each with sequential requests while py-spy
-samples the server process, and prints the heaviest frames (inclusive share of the process's busy samples).
+Starts one AS (`manage.py serve`, PostgreSQL unless --sqlite) and one RS, drives each with sequential requests while
+py-spy samples the process that serves them (the AS's granian worker), and prints the heaviest frames (inclusive
+share of the process's busy samples).
 Flame graphs (SVG) are left in the printed directory.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from bench.run import REDIS_URL, base_env, issue_token, postgres_database, reachable_redis
 from bench.workloads import Introspector, McpSession, calls_per_second
-from tests.e2e.production import prepare, serve_as, serve_rs, stop
+from tests.e2e.production import prepare, serve_as, serve_rs, stop, worker_pids
 from tests.e2e.stack import free_port
 
 SECONDS = 10
@@ -30,6 +31,7 @@ INTERESTING = (
     "django/db/backends",
     "django/db/models/sql/compiler.py",
     "asgiref/sync.py",
+    "granian/",
     "uvicorn/protocols",
     "mcp/server/streamable_http",
     "mcp/server/lowlevel",
@@ -111,7 +113,8 @@ def main() -> None:
                 introspector.latencies_ms(20)
 
         print(f"== AS, POST /introspect/ ({'SQLite' if args.sqlite else 'PostgreSQL'}), sequential, {SECONDS} s")
-        print(profile_while(auth_server.pid, workdir, "as-introspect", introspect_for_a_while))
+        as_worker = worker_pids(auth_server)[0]  # granian's worker process runs Django, not its supervisor
+        print(profile_while(as_worker, workdir, "as-introspect", introspect_for_a_while))
 
         async def tool_calls() -> None:
             session = await McpSession(server_url, token).open()

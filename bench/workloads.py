@@ -12,11 +12,14 @@ from pathlib import Path
 from urllib.parse import urlencode, urljoin
 
 import httpx
+import httpx2
+from mcp import ClientSession
 from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientMetadata
 
 from tests.e2e.browser import query
-from tests.e2e.mcp_client import CALLBACK, MemoryStorage, ScriptedBrowser, call_json, mcp_session
+from tests.e2e.mcp_client import CALLBACK, MemoryStorage, ScriptedBrowser, call_json
 from tests.e2e.stack import PASSWORD, USERNAME
 from tests.html_forms import form_fields
 
@@ -118,15 +121,16 @@ def cpu_seconds(pids: list[int]) -> float:
 class Introspector:
     """The RS's request to the AS, sent on one keep-alive connection."""
 
-    def __init__(self, as_url: str, client_id: str, client_secret: str, token: str):
+    def __init__(self, as_url: str, client_id: str, client_secret: str, token: str, path: str = "/introspect/"):
         self.http = httpx.Client(base_url=as_url, timeout=30, auth=(client_id, client_secret))
         self.token = token
+        self.path = path
 
     def latencies_ms(self, count: int) -> list[float]:
         measured = []
         for _ in range(count):
             started = time.perf_counter()
-            response = self.http.post("/introspect/", data={"token": self.token, "token_type_hint": "access_token"})
+            response = self.http.post(self.path, data={"token": self.token, "token_type_hint": "access_token"})
             measured.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200 or response.json().get("active") is not True:
                 raise AssertionError(f"introspection: HTTP {response.status_code} {response.text[:200]}")
@@ -148,10 +152,14 @@ def pkce_pair() -> tuple[str, str]:
 class TokenEndpoint:
     """Authorization codes from the real consent page (a signed-in browser), then the token endpoint under load."""
 
+    token_path = "/token/"
+
     def __init__(self, issuer: str):
         self.issuer = issuer
         self.browser = httpx.Client(timeout=30)
         self.client_id = ""
+        self.failures: list[str] = []  # with tolerate_failures: what went wrong, instead of stopping the run
+        self.tolerate_failures = False
 
     def register_and_sign_in(self) -> None:
         metadata = {"client_name": "bench", "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
@@ -200,13 +208,14 @@ class TokenEndpoint:
 
         return await self._run(as_url, refresh_tokens, refresh, concurrency)
 
-    @staticmethod
-    async def _token(http: httpx.AsyncClient, data: dict) -> str:
-        response = await http.post("/token/", data=data)
-        body = response.json()
-        if response.status_code != 200 or "access_token" not in body:
-            raise AssertionError(f"token endpoint: HTTP {response.status_code} {body}")
-        return body["refresh_token"]
+    async def _token(self, http: httpx.AsyncClient, data: dict) -> str:
+        response = await http.post(self.token_path, data=data)
+        if response.status_code == 200 and "access_token" in response.json():
+            return response.json()["refresh_token"]
+        if not self.tolerate_failures:
+            raise AssertionError(f"token endpoint: HTTP {response.status_code} {response.text[:300]}")
+        self.failures.append(f"HTTP {response.status_code} {response.text[:120]}")
+        return ""
 
     @staticmethod
     async def _run(as_url: str, items, request, concurrency: int) -> tuple[float, list[str]]:
@@ -231,15 +240,83 @@ class TokenEndpoint:
         self.browser.close()
 
 
+class PeerTokenEndpoint(TokenEndpoint):
+    """The same load against the peer (django-allauth's identity provider): its client is made by
+    bench/peer/prepare.py with consent skipped, so a code is one GET of its authorization endpoint."""
+
+    token_path = "/identity/o/api/token"
+
+    def __init__(self, issuer: str, client_id: str):
+        super().__init__(issuer)
+        self.client_id = client_id
+
+    def register_and_sign_in(self) -> None:
+        login = self.browser.get(f"{self.issuer}/accounts/login/")
+        fields, _ = form_fields(login.text)
+        response = self.browser.post(login.url, data={**fields, "login": USERNAME, "password": PASSWORD})
+        assert response.status_code == 302, "peer login failed"
+
+    def codes(self, as_url: str, count: int) -> list[tuple[str, str]]:
+        pairs = []
+        for _ in range(count):
+            verifier, challenge = pkce_pair()
+            params = {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": REDIRECT_URI,
+                "scope": "profile",
+                "state": secrets.token_urlsafe(8),
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+            answer = self.browser.get(f"{as_url}/identity/o/authorize?{urlencode(params)}")
+            assert answer.status_code == 302, answer.text[:300]
+            pairs.append((query(answer.headers["location"])["code"], verifier))
+        return pairs
+
+
 # --- 5: a fresh client's full flow ------------------------------------------------------------------------------
+
+
+class FlowTrace:
+    """Every HTTP request of a flow as the client saw it: method, path, status, milliseconds from sending the request
+    to receiving the response's headers, and the AS's Server-Timing (db and app milliseconds) when it sent one."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+
+    def hooks(self) -> dict:
+        async def sent(request) -> None:
+            request.extensions["bench_started"] = time.perf_counter()
+
+        async def answered(response) -> None:
+            started = response.request.extensions.get("bench_started", time.perf_counter())
+            timing = {
+                part.split(";", 1)[0].strip(): float(part.split("dur=", 1)[1].split(";", 1)[0])
+                for part in response.headers.get("server-timing", "").split(",")
+                if "dur=" in part
+            }
+            self.requests.append(
+                {
+                    "method": response.request.method,
+                    "host": response.request.url.port,
+                    "path": response.request.url.path,
+                    "status": response.status_code,
+                    "ms": (time.perf_counter() - started) * 1000,
+                    "app_ms": timing.get("app"),
+                    "db_ms": timing.get("db"),
+                }
+            )
+
+        return {"request": [sent], "response": [answered]}
 
 
 class SignedInBrowser(ScriptedBrowser):
     """A person already signed in at the AS (the usual case): the flow shows only the consent page."""
 
-    def __init__(self, issuer: str):
+    def __init__(self, issuer: str, trace: FlowTrace | None = None):
         super().__init__()
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=30, event_hooks=trace.hooks() if trace is not None else {})
         self.issuer = issuer
 
     async def sign_in(self) -> None:
@@ -260,7 +337,7 @@ class SignedInBrowser(ScriptedBrowser):
         self.location = approved.headers["location"]
 
 
-async def full_flow_ms(server_url: str, browser: ScriptedBrowser) -> float:
+async def full_flow_ms(server_url: str, browser: ScriptedBrowser, trace: FlowTrace | None = None) -> float:
     """A client with nothing stored: 401, discovery, registration, authorization, token, initialize, `whoami`."""
     provider = OAuthClientProvider(
         server_url=server_url,
@@ -270,8 +347,14 @@ async def full_flow_ms(server_url: str, browser: ScriptedBrowser) -> float:
         redirect_handler=browser.redirect,
         callback_handler=browser.callback,
     )
+    hooks = trace.hooks() if trace is not None else {}
     started = time.perf_counter()
-    async with mcp_session(server_url, auth=provider) as session:
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30, event_hooks=hooks) as http,
+        streamable_http_client(server_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
         caller = await call_json(session, "whoami")
         elapsed = (time.perf_counter() - started) * 1000
     if caller["username"] != USERNAME:

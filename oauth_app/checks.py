@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -31,6 +31,24 @@ def check_default_resource(app_configs, **kwargs):
         canonical_resource_uri(settings.MCP_AUTH["DEFAULT_RESOURCE"])
     except ValueError:
         return [Error("MCP_SERVER_URL is not an absolute http(s) URI without fragment.", id="oauth_app.E002")]
+    return []
+
+
+@register(Tags.security)
+def check_introspection_client_cache(app_configs, **kwargs):
+    """The introspection client cache is the delay before a rotated secret or a disabled client is refused."""
+    seconds = settings.MCP_AUTH["INTROSPECTION_CLIENT_CACHE_SECONDS"]
+    if seconds < 0:
+        return [Error("OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS must be 0 or more.", id="oauth_app.E003")]
+    if seconds > 60:
+        return [
+            Warning(
+                f"OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS is {seconds}: a rotated resource server secret or a "
+                "disabled client keeps introspecting that long.",
+                hint="Keep it at a few seconds (default 5); it saves one query per introspection, not more.",
+                id="oauth_app.W002",
+            )
+        ]
     return []
 
 

@@ -1,28 +1,16 @@
-"""Signal receivers: how this app hears about what Django and django-oauth-toolkit did."""
+"""Signal receivers: how this app hears about what Django and django-oauth-toolkit did.
+
+Tokens issued and refreshed are recorded by the validator itself, inside the transaction that issued them
+(oauth_app/validator.py), not on DOT's app_authorized signal, which comes after the commit.
+"""
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from oauth2_provider.models import get_application_model
-from oauth2_provider.signals import app_authorized
 
-from . import audit, services
-from .grants.auditing import issuance_detail
-
-
-@receiver(app_authorized)
-def token_issued(sender, request, token, **kwargs):
-    refreshed = request.POST.get("grant_type") == "refresh_token"
-    audit.record(
-        audit.Kind.TOKEN_REFRESHED if refreshed else audit.Kind.TOKEN_ISSUED,
-        actor=token.user,
-        client_id=token.application.client_id if token.application else "",
-        resource=" ".join(token.resource),
-        scope=token.scope,
-        **issuance_detail(request=request, token=token),
-    )
-    if token.application_id is not None:
-        services.client_token_used(application=token.application, user=token.user)
+from . import audit, introspection
+from .models import DisabledClient, ProtectedResource
 
 
 @receiver(user_logged_in)
@@ -39,3 +27,12 @@ def login_failed(sender, credentials, request=None, **kwargs):
 def client_registered(sender, instance, created, **kwargs):
     if created:
         audit.record(audit.Kind.CLIENT_REGISTERED, client_id=instance.client_id, source=instance.registration_source)
+
+
+@receiver([post_save, post_delete], sender=get_application_model())
+@receiver([post_save, post_delete], sender=DisabledClient)
+@receiver([post_save, post_delete], sender=ProtectedResource)
+def introspection_clients_changed(sender, **kwargs):
+    # A secret rotated, a client disabled or a resource moved in this process counts here at once; other
+    # processes see it when their cached entry expires (OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS).
+    introspection.forget_clients()

@@ -3,9 +3,10 @@
 import hashlib
 
 from django.conf import settings
-from oauth2_provider.models import get_access_token_model, get_application_model
+from oauth2_provider.models import get_application_model
 
 from .models import ProtectedResource
+from .prepared import PreparedQuery
 from .resource_uri import canonical_resource_uri
 
 
@@ -56,30 +57,6 @@ def resource_scopes_all() -> dict[str, str]:
     for resource in ProtectedResource.objects.only("scopes"):
         scopes.update(resource.scopes)
     return scopes
-
-
-def introspection_client_get(*, client_id: str):
-    """The confidential client `client_id` if it introspects for at least one resource, else None."""
-    Application = get_application_model()
-    return (
-        Application.objects.filter(
-            client_id=client_id,
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            introspectable_resources__isnull=False,
-            disabled__isnull=True,
-        )
-        .distinct()
-        .first()
-    )
-
-
-def introspection_client_resource_uris(*, client) -> set[str]:
-    return set(client.introspectable_resources.values_list("uri", flat=True))
-
-
-def access_token_by_checksum(*, checksum: str):
-    AccessToken = get_access_token_model()
-    return AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum).first()
 
 
 def registration_duplicate(*, fingerprint: str, ip: str | None, since):
@@ -149,7 +126,15 @@ def connected_apps(*, user):
     )
 
 
-def client_is_disabled(*, application) -> bool:
+def _disabled_client_query(application_id):
     from .models import DisabledClient
 
-    return DisabledClient.objects.filter(application=application).exists()
+    return DisabledClient.objects.filter(application_id=application_id).values_list("pk")[:1]
+
+
+DISABLED_CLIENT = PreparedQuery(_disabled_client_query, application_id=-271828)
+
+
+def client_is_disabled(*, application) -> bool:
+    """Asked on every token request (and authorization request), so compiled once (oauth_app/prepared.py)."""
+    return bool(DISABLED_CLIENT.rows(application_id=application.pk))

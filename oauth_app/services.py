@@ -3,6 +3,7 @@
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -250,14 +251,48 @@ def checksum(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()  # how DOT keys codes' records and tokens at rest
 
 
+REDEEMED_CODES_PRUNE_EVERY = 600  # seconds between sweeps of stale redeemed-code records, per process
+_redeemed_codes_next_prune = 0.0
+
+
 def authorization_code_redeemed(*, code: str, access_token: str, token_family=None) -> None:
     """Record which tokens `code` produced (the access token, and the refresh-token family if one was issued);
-    forget records older than any token they could revoke."""
-    horizon = timezone.now() - timedelta(seconds=max(settings.REFRESH_TOKEN_LIFETIME, settings.ACCESS_TOKEN_LIFETIME))
-    RedeemedAuthorizationCode.objects.filter(redeemed_at__lt=horizon).delete()
+    every ten minutes, forget records older than any token they could revoke (their horizon is 30 days by default,
+    so sweeping on every exchange bought nothing but a query)."""
+    global _redeemed_codes_next_prune
+    now = time.monotonic()
+    if now >= _redeemed_codes_next_prune:
+        _redeemed_codes_next_prune = now + REDEEMED_CODES_PRUNE_EVERY
+        lifetime = max(settings.REFRESH_TOKEN_LIFETIME, settings.ACCESS_TOKEN_LIFETIME)
+        RedeemedAuthorizationCode.objects.filter(redeemed_at__lt=timezone.now() - timedelta(seconds=lifetime)).delete()
     RedeemedAuthorizationCode.objects.create(
         code_checksum=checksum(code), token_family=token_family, access_token_checksum=checksum(access_token)
     )
+
+
+def token_issued(
+    *,
+    user,
+    application,
+    resource: list[str],
+    resource_names: list[str] | None,
+    scope: str,
+    refreshed: bool,
+    detail: dict | None = None,
+) -> None:
+    """A token request issued tokens: the audit event (with `detail`: the grant type, an ID-JAG's IdP) and the
+    client's first and last use, written by the validator inside the transaction that issued them (all or
+    nothing), from the objects it already holds."""
+    detail = {**(detail or {}), **({"resource_name": ", ".join(resource_names)} if resource_names else {})}
+    audit.record(
+        audit.Kind.TOKEN_REFRESHED if refreshed else audit.Kind.TOKEN_ISSUED,
+        actor=user,
+        client_id=application.client_id,
+        resource=" ".join(resource),
+        scope=scope,
+        **detail,
+    )
+    client_token_used(application=application, user=user)
 
 
 def authorization_code_replayed(*, code: str) -> bool:

@@ -1,4 +1,8 @@
-"""The OAuth2Validator subclass: this AS's resource policy on top of django-oauth-toolkit."""
+"""The OAuth2Validator subclass: this AS's resource policy on top of django-oauth-toolkit, and a token endpoint that
+reads each row once and writes everything a grant changes in one transaction."""
+
+import json
+from contextvars import ContextVar
 
 from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -6,9 +10,13 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from . import selectors, services
 from .grants import GRANT_TYPES, client_assertion, policy
-from .grants.auditing import ENTERPRISE_REFRESH_REFUSED
+from .grants.auditing import ENTERPRISE_REFRESH_REFUSED, issuance_detail
 from .grants.selectors import enterprise_refresh_allowed
 from .resource_uri import canonical_resource_uri
+
+# The access token this request issued, for the token view to announce (DOT's app_authorized signal) without
+# reading it back from the database. Set by the validator, read and reset by views.token.TokenView.
+issued_access_token: ContextVar = ContextVar("issued_access_token", default=None)
 
 
 def requested_resources(request) -> list[str]:
@@ -30,6 +38,7 @@ def bound_resource_uris(request) -> list[str]:
         resources = selectors.resources_resolve(uris=requested_resources(request))
     except selectors.UnknownResource as exc:
         raise errors.CustomOAuth2Error(error="invalid_target", description=str(exc), request=request) from exc
+    request.resource_names = [resource.name for resource in resources]  # for the audit event, without a re-read
     return [resource.uri for resource in resources]
 
 
@@ -40,11 +49,16 @@ TOKEN_GRANT_TYPES = {"authorization_code", "refresh_token"}
 
 class MCPOAuth2Validator(OAuth2Validator):
     def _load_application(self, client_id, request):
-        # A client staff disabled is unknown to the authorize, token and revocation endpoints.
+        # A client staff disabled is unknown to the authorize, token and revocation endpoints. oauthlib asks for the
+        # client several times per request (client_authentication_required, authenticate_client_id, ...); DOT
+        # answers from request.client after the first, and so does the disabled check.
         application = super()._load_application(client_id, request)
-        if application is not None and selectors.client_is_disabled(application=application):
+        if application is None or getattr(request, "enabled_client", None) is application:
+            return application
+        if selectors.client_is_disabled(application=application):
             request.client = None
             return None
+        request.enabled_client = application
         return application
 
     def client_authentication_required(self, request, *args, **kwargs):
@@ -84,63 +98,26 @@ class MCPOAuth2Validator(OAuth2Validator):
         request.resource = bound_resource_uris(request)
         return super()._create_authorization_code(request, code, expires)
 
-    def _check_and_set_request_resource(self, request):
-        # Canonical spellings first, so DOT's "subset of the grant's resources" check compares like with like.
-        uris = requested_resources(request)
-        try:
-            request.resource = [canonical_resource_uri(uri) for uri in uris]
-        except ValueError as exc:
-            raise errors.CustomOAuth2Error(error="invalid_target", description=str(exc), request=request) from exc
-        super()._check_and_set_request_resource(request)
-        # Inherited from the grant or refresh token when the request named none; a grant always has one.
-        request.resource = bound_resource_uris(request)
+    # --- The code is read once --------------------------------------------------------------------------------
+    # DOT reads the grant in validate_code, then again for the PKCE challenge, its method, the redirect URI and the
+    # resource check, and once more when saving (six reads, and its user lazily). Here validate_code reads it once,
+    # with its user, and the later questions are answered from that row: a code never changes once written, and
+    # whether it still exists is decided under the write lock in _save_bearer_token (a concurrent exchange that
+    # consumed it in between fails cleanly there, not with a 500 here).
 
-    # --- One redemption per code and per refresh token, even under concurrency -----------------------------
-    # save_bearer_token runs in one transaction. Each grant below first locks what it redeems and checks it is
-    # still there; DOT then checks the resource against it and writes the tokens; the code is deleted in the
-    # same transaction. Of N concurrent requests one wins, the others wait for the lock, find nothing, get
-    # invalid_grant and write nothing. (DOT alone deletes the code after the tokens are committed, and answers
-    # the losers of a refresh race with the winner's token, which is blank under hashed storage: HTTP 500.)
-
-    def _save_bearer_token(self, token, request, *args, **kwargs):
-        grant = None
-        if request.grant_type == "authorization_code":
-            grants = get_grant_model().objects.select_for_update()
-            grant = grants.filter(code=request.code, application=request.client).first()
-            if grant is None:
-                raise errors.InvalidGrantError(description="authorization code already used", request=request)
-        elif request.grant_type == "refresh_token":
-            instance = getattr(request, "refresh_token_instance", None)
-            live = get_refresh_token_model().objects.select_for_update().filter(revoked__isnull=True)
-            if instance is None or not live.filter(pk=instance.pk).exists():
-                raise errors.InvalidGrantError(description="refresh token already used", request=request)
-        super()._save_bearer_token(token, request, *args, **kwargs)  # checks `resource` against the grant
-        if grant is not None:
-            grant.delete()
-            issued = getattr(request, "issued_refresh_token", None)
-            services.authorization_code_redeemed(
-                code=request.code,
-                access_token=token["access_token"],
-                token_family=issued.token_family if issued is not None else None,
-            )
-        elif request.grant_type == "refresh_token" and "refresh_token" not in token:
-            # No new refresh token (OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS, and the client narrowed its scope to
-            # leave out offline_access): DOT then leaves the presented one live, where rotation would have spent
-            # it. Spend it here, so giving up offline_access ends offline access (RFC 9700 §4.14.2 rotation).
-            request.refresh_token_instance.revoke()
-
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        request.issued_refresh_token = super()._create_refresh_token(
-            request, refresh_token_code, access_token, previous_refresh_token
-        )
-        return request.issued_refresh_token
-
-    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        pass  # consumed in _save_bearer_token, in the same transaction as the tokens it produced
-
-    # DOT reads the grant with .get() three more times after validate_code (PKCE challenge, method, redirect URI):
-    # a concurrent exchange that consumed it in between turned each into a 500. Read it once per request; a
-    # grant that vanished fails cleanly in _save_bearer_token.
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        grant = get_grant_model().objects.select_related("user").filter(code=code, application=client).first()
+        request.code_grant = grant
+        if grant is None or grant.is_expired():
+            return False
+        # What DOT's validate_code sets on the request (RFC 6749 §4.1.3: the code's scopes and resource owner).
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return True
 
     def get_code_challenge(self, code, request):
         grant = self._grant(code, request.client, request)
@@ -157,8 +134,98 @@ class MCPOAuth2Validator(OAuth2Validator):
     @staticmethod
     def _grant(code, client, request):
         grant = getattr(request, "code_grant", None)
-        if grant is None or grant.code != code:
+        if grant is None or grant.code != code or grant.application_id != getattr(client, "pk", None):
             grant = get_grant_model().objects.filter(code=code, application=client).first()
             if request is not None:
                 request.code_grant = grant
         return grant
+
+    def _check_and_set_request_resource(self, request):
+        # Canonical spellings first, so the "subset of the grant's resources" check compares like with like.
+        uris = requested_resources(request)
+        try:
+            request.resource = [canonical_resource_uri(uri) for uri in uris]
+        except ValueError as exc:
+            raise errors.CustomOAuth2Error(error="invalid_target", description=str(exc), request=request) from exc
+        if request.grant_type == "authorization_code":
+            self._check_code_resource(request)
+        else:
+            super()._check_and_set_request_resource(request)
+        # Inherited from the grant or refresh token when the request named none; a grant always has one.
+        request.resource = bound_resource_uris(request)
+
+    def _check_code_resource(self, request):
+        """DOT's RFC 8707 rule for a code exchange, on the grant validate_code read: a token request may narrow the
+        code's resources, never widen them (§2.2); naming none inherits the code's."""
+        self._validate_resource_uris(request, request.resource)
+        grant = self._grant(request.code, request.client, request)
+        granted = (grant.resource or []) if grant else []
+        if request.resource and granted:
+            for uri in request.resource:
+                if uri not in granted:
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=f"The requested resource '{uri}' is not allowed. Token request cannot escalate "
+                        "resource permissions beyond the original authorization grant",
+                        request=request,
+                    )
+        elif granted:
+            self._validate_resource_uris(request, granted)
+            request.resource = granted
+
+    # --- One redemption per code and per refresh token, even under concurrency -----------------------------
+    # save_bearer_token runs in one transaction. Each grant below first takes what it redeems under the write lock
+    # and checks it is still there: the code is deleted first (the DELETE locks the row, and a concurrent exchange
+    # waits, then deletes nothing), the refresh token is locked while still live. DOT then checks the resource and
+    # writes the tokens, and the audit event and the client's last use are written in the same transaction, from the
+    # objects at hand. Of N concurrent requests one wins, the others find nothing, get invalid_grant and write
+    # nothing. (DOT alone deletes the code after the tokens are committed, and answers the losers of a refresh race
+    # with the winner's token, which is blank under hashed storage: HTTP 500.)
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        if request.grant_type == "authorization_code":
+            grant = getattr(request, "code_grant", None)
+            consumed, _ = get_grant_model().objects.filter(pk=grant.pk if grant else None).delete()
+            if not consumed:
+                raise errors.InvalidGrantError(description="authorization code already used", request=request)
+        elif request.grant_type == "refresh_token":
+            instance = getattr(request, "refresh_token_instance", None)
+            live = get_refresh_token_model().objects.select_for_update().filter(revoked__isnull=True)
+            if instance is None or not live.filter(pk=instance.pk).exists():
+                raise errors.InvalidGrantError(description="refresh token already used", request=request)
+        super()._save_bearer_token(token, request, *args, **kwargs)  # checks `resource` against the grant
+        issued = getattr(request, "issued_refresh_token", None)
+        if request.grant_type == "authorization_code":
+            services.authorization_code_redeemed(
+                code=request.code,
+                access_token=token["access_token"],
+                token_family=issued.token_family if issued is not None else None,
+            )
+        elif request.grant_type == "refresh_token" and "refresh_token" not in token:
+            # No new refresh token (OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS, and the client narrowed its scope to
+            # leave out offline_access): DOT then leaves the presented one live, where rotation would have spent
+            # it. Spend it here, so giving up offline_access ends offline access (RFC 9700 §4.14.2 rotation).
+            request.refresh_token_instance.revoke()
+        services.token_issued(
+            user=request.user,
+            application=request.client,
+            resource=request.resource,
+            resource_names=getattr(request, "resource_names", None),
+            scope=token["scope"],
+            refreshed=request.grant_type == "refresh_token",
+            detail=issuance_detail(request=request, token=issued_access_token.get()),
+        )
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        issued_access_token.set(access_token)
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        request.issued_refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        return request.issued_refresh_token
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        pass  # consumed in _save_bearer_token, in the same transaction as the tokens it produced

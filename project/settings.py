@@ -96,22 +96,26 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "oauth_app.middleware.RequestIdMiddleware",
+    "oauth_app.middleware.ServerTimingMiddleware",  # only with OAUTH_SERVER_TIMING=1
     "oauth_app.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "oauth_app.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "oauth_app.audit.RequestContextMiddleware",
+    # People's pages only: /token/, /introspect/ and /revoke_token/ jump from Start to End (oauth_app/middleware.py).
+    "oauth_app.middleware.PeoplesPagesStart",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "oauth_app.audit.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "identity.middleware.StaffSecondFactorMiddleware",  # OAUTH_MFA_REQUIRED_FOR_STAFF: enrol before anything else
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "identity.middleware.UpstreamErrorMiddleware",  # an upstream provider's failure is a page, never a 500
+    "oauth_app.middleware.PeoplesPagesEnd",
     "oauth_app.middleware.DatabaseUnavailableMiddleware",  # innermost: sees the views' database errors
 ]
 
@@ -137,16 +141,23 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        # 0: Django under ASGI serves each request in a thread of its own, so a persistent connection would never
-        # be reused, only left open (Django's docs: use the database's own pooling under ASGI instead).
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-        conn_health_checks=True,
+        # Persistent connections: the AS is served under WSGI (`manage.py serve`), where each worker thread keeps
+        # its connection from request to request; a new PostgreSQL connection costs ~5 ms and cold catalog caches.
+        # project/asgi.py sets 0 (under ASGI every request runs in a new thread and a connection is never reused).
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,  # a connection the database dropped is replaced at the next request, not a 503
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Concurrent AS workers and the e2e tests write at once; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        # Several AS threads or workers write at once (token requests, consent, audit events). In WAL mode readers
+        # never wait for the writer; IMMEDIATE transactions take the write lock when they begin, so a writer waits
+        # up to `timeout` seconds for its turn instead of failing at once with "database is locked" (a deferred
+        # transaction that reads first cannot be given the lock later without a deadlock, so SQLite refuses it).
+        init_command="PRAGMA journal_mode=WAL;",
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -300,6 +311,12 @@ MCP_AUTH = {
     # and ID-JAGs, and how long a fetched JWKS is used at most (its Cache-Control may say less).
     "ASSERTION_LEEWAY": env_int("OAUTH_ASSERTION_LEEWAY", 30),
     "JWKS_CACHE_SECONDS": env_int("OAUTH_JWKS_CACHE_SECONDS", 600),
+    # Introspection keeps a resource server's authenticated client and its resource URIs in process for this many
+    # seconds, keyed by client id and a hash of the presented secret: a rotated secret or a disabled client stops
+    # working within this window (0: checked against the database on every call). oauth_app.W002 above 60.
+    "INTROSPECTION_CLIENT_CACHE_SECONDS": env_int("OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS", 5),
+    # Server-Timing on every response (db and app durations): for `make bench`'s breakdown of the full flow.
+    "SERVER_TIMING": env_bool("OAUTH_SERVER_TIMING", False),
 }
 
 SILENCED_SYSTEM_CHECKS = [

@@ -2,6 +2,7 @@
 
 from urllib.parse import parse_qs, urlsplit
 
+from django.db import transaction
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import _add_iss_to_redirect
@@ -127,6 +128,12 @@ class AuthorizeView(AuthorizationView):
         return self.redirect(uri, application)
 
     def form_valid(self, form):
+        # One transaction for the code DOT writes and the consent and audit event written here: one commit instead of
+        # several, and never a code without its consent record.
+        with transaction.atomic():
+            return self._consent_given(form)
+
+    def _consent_given(self, form):
         response = super().form_valid(form)
         application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
         try:

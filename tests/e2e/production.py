@@ -1,9 +1,8 @@
 """Each side served the production way (README, *Performance and production serving*), on loopback ports.
 
-- AS: Django's ASGI app under uvicorn with N worker processes, through `mcp_rs.__main__.serve`, which listens on
-  a TCP_NODELAY socket (`uvicorn --workers N` leaves Nagle's algorithm on: ~40 ms per response); with
-  DATABASE_CONN_MAX_AGE=0 (under ASGI Django serves each request in a new thread, so a persistent connection is
-  never reused, only left open) and REDIS_URL, so the workers share rate limits.
+- AS: `manage.py serve --workers N`, Django's WSGI app under granian (TCP_NODELAY, keep-alive), with persistent
+  database connections (DATABASE_CONN_MAX_AGE's default) and REDIS_URL, so the workers share rate limits. The
+  benchmarks also start the AS under gunicorn, and under uvicorn (ASGI, the way it was served before).
 - RS: `python -m mcp_rs` with MCP_WORKERS=N (stateless MCP when N > 1) and REDIS_URL for the shared cache.
 
 Used by tests/e2e/test_workers.py and by the benchmarks (bench/).
@@ -21,13 +20,18 @@ from pathlib import Path
 from tests.e2e.stack import ROOT, Stack, free_port, stack_environment, throwaway_database, wait_until_up
 
 
-def as_command(*, host: str, port: int, workers: int, launcher: str = "nodelay") -> list[str]:
-    """The AS with `workers` processes: through mcp_rs's launcher (the documented way) or `uvicorn --workers`."""
+def as_command(*, host: str, port: int, workers: int, launcher: str = "serve", threads: int = 4) -> list[str]:
+    """The AS with `workers` processes: `manage.py serve` (the documented way: granian, WSGI), or for comparison in
+    the benchmarks gunicorn's threaded workers (WSGI, same threads) or uvicorn on a TCP_NODELAY socket (ASGI)."""
+    if launcher == "gunicorn":
+        options = ["-k", "gthread", "--threads", str(threads), "--keep-alive", "75", "--backlog", "1024"]
+        gunicorn = [sys.executable, "-m", "gunicorn", "project.wsgi:application", "-b", f"{host}:{port}"]
+        return [*gunicorn, "-w", str(workers), *options]
     if launcher == "uvicorn":
-        uvicorn = [sys.executable, "-m", "uvicorn", "project.asgi:application"]
-        return [*uvicorn, "--workers", str(workers), "--host", host, "--port", str(port)]
-    serve = f"serve('project.asgi:application', host={host!r}, port={port}, workers={workers})"
-    return [sys.executable, "-c", f"from mcp_rs.__main__ import serve; {serve}"]
+        serve = f"serve('project.asgi:application', host={host!r}, port={port}, workers={workers})"
+        return [sys.executable, "-c", f"from mcp_rs.__main__ import serve; {serve}"]
+    bind = f"{host}:{port}"
+    return [sys.executable, "manage.py", "serve", "--workers", str(workers), "--threads", str(threads), "--bind", bind]
 
 
 def spawn(command: list[str], env: dict[str, str], log=subprocess.DEVNULL) -> subprocess.Popen:
@@ -43,9 +47,10 @@ def spawn(command: list[str], env: dict[str, str], log=subprocess.DEVNULL) -> su
 
 
 def serve_as(
-    env: dict[str, str], *, port: int, workers: int, log=subprocess.DEVNULL, launcher: str = "nodelay"
+    env: dict[str, str], *, port: int, workers: int, log=subprocess.DEVNULL, launcher: str = "serve", threads: int = 4
 ) -> subprocess.Popen:
-    process = spawn(as_command(host="127.0.0.1", port=port, workers=workers, launcher=launcher), env, log)
+    command = as_command(host="127.0.0.1", port=port, workers=workers, launcher=launcher, threads=threads)
+    process = spawn(command, env, log)
     wait_until_up(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server", timeout=60)
     return process
 
@@ -61,14 +66,22 @@ def serve_rs(
 
 
 def worker_pids(process: subprocess.Popen) -> list[int]:
-    """The uvicorn worker processes under `process` (not multiprocessing's resource tracker)."""
+    """The worker processes under `process`: granian's and uvicorn's (multiprocessing, not its resource tracker),
+    or gunicorn's (forked: the same command line as the arbiter)."""
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    own = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    pids = []
+    for pid in map(int, children):
+        with contextlib.suppress(FileNotFoundError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline or cmdline == own:
+                pids.append(pid)
+    return pids
 
 
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # uvicorn's graceful stop, workers included
+        process.send_signal(signal.SIGINT)  # granian's, gunicorn's and uvicorn's graceful stop, workers included
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -101,7 +114,7 @@ def production_stack(tmp_path: Path, *, as_workers: int, rs_workers: int, **sett
     """A fresh database (PostgreSQL when DATABASE_URL names one), the AS and the RS served the production way."""
     as_port, rs_port = free_port(), free_port()
     with throwaway_database(tmp_path) as database_url:
-        env = stack_environment(as_port, rs_port, database_url, DATABASE_CONN_MAX_AGE="0", **settings)
+        env = stack_environment(as_port, rs_port, database_url, **settings)
         env.update(prepare(env))
         with open(tmp_path / "servers.log", "w") as log:
             as_process = serve_as(env, port=as_port, workers=as_workers, log=log)

@@ -42,12 +42,11 @@ def test_database_lost_gives_503_json_and_the_as_recovers_by_itself(proxied_data
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "k" * 50,
         "OAUTH_ISSUER": f"http://127.0.0.1:{port}",
-        "DATABASE_CONN_MAX_AGE": "60",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([sys.executable, "manage.py", "bootstrap_rs"], cwd=ROOT, env=env, check=True, capture_output=True)
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "project.asgi:application", "--port", str(port), "--no-access-log"],
+        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}"],  # persistent connections
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -18,7 +18,7 @@ def test_registration_limit_is_shared_by_two_as_processes(tmp_path):
     with running_stack(tmp_path, separately=True, **settings) as stack:
         port = free_port()
         second = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT,
             env=stack.env,
             stdout=subprocess.DEVNULL,

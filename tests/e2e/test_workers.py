@@ -1,5 +1,5 @@
-"""Production serving: the AS with two uvicorn workers on the suite's database (PostgreSQL in CI's second run), the
-RS with MCP_WORKERS=2, and the introspection cache shared through Redis between RS processes."""
+"""Production serving: the AS with two workers (`manage.py serve`, granian) on the suite's database (PostgreSQL in
+CI's second run), the RS with MCP_WORKERS=2, and the introspection cache shared through Redis between RS processes."""
 
 import asyncio
 import hashlib

@@ -9,6 +9,7 @@ Everything after the fetch (client_id match, our redirect URI policy, DOT's vali
 import datetime
 import ipaddress
 import json
+import os
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,7 @@ from oauth2_provider.cimd import CIMDError
 
 from oauth_app.cimd import document_policy_check
 
-CA_FILE: str | None = None  # set by DocumentServer; read by LoopbackDocumentFetcher
+CA_FILE: str | None = None  # set by DocumentServer; read by LoopbackDocumentFetcher (or CIMD_TEST_CA_FILE, below)
 
 
 class LoopbackDocumentFetcher:
@@ -30,7 +31,9 @@ class LoopbackDocumentFetcher:
 
     def fetch(self, client_id):
         try:
-            response = httpx.get(client_id, verify=ssl.create_default_context(cafile=CA_FILE), timeout=5)
+            # In an AS served as its own process (tests/e2e/cimd_settings.py), the CA file comes from its environment.
+            cafile = CA_FILE or os.environ["CIMD_TEST_CA_FILE"]
+            response = httpx.get(client_id, verify=ssl.create_default_context(cafile=cafile), timeout=5)
         except httpx.HTTPError as exc:
             raise CIMDError(f"could not fetch client_id document: {exc}") from exc
         if response.status_code != 200:

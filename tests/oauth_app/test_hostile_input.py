@@ -1,6 +1,7 @@
 """Hostile input: property tests of the registration policy, oversized and deeply nested JSON, CSRF, open
 redirects, and the other attacks of the MCP security considerations and RFC 9700 that concern the AS."""
 
+import ipaddress
 import json
 
 import pytest
@@ -53,7 +54,17 @@ def test_redirect_uri_policy_holds_for_any_input(uri):
         assert scheme not in {"javascript", "data", "file"}
         if scheme == "http":
             host = uri.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0] if "//" in uri else ""
-            assert host.strip("[]") in {"127.0.0.1", "localhost", "::1"}
+            assert is_loopback_host(host.strip("[]"))
+
+
+def is_loopback_host(name: str) -> bool:
+    """The oracle: `localhost` in any case (host names are case-insensitive, RFC 3986 §3.2.2) or a loopback IP."""
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @pytest.mark.django_db
@@ -173,3 +184,20 @@ def test_nul_characters_in_registration_metadata_are_refused(client):
     response = client.post("/register/", body, content_type="application/json")
 
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+@pytest.mark.parametrize("path", ["/token/", "/introspect/", "/revoke_token/", "/register/"])
+def test_a_form_body_declared_utf16_is_a_json_400_with_debug_on_or_off(client, rs_credentials, settings, debug, path):
+    # What a new user's script may send. Django refuses non-UTF-8 forms with BadRequest; with DEBUG on (`make run`)
+    # its error page then read the body again and answered a 500 with a stack trace.
+    settings.DEBUG = debug
+    client.raise_request_exception = False
+    body = "grant_type=refresh_token&refresh_token=abc&client_id=x&token=abc".encode("utf-16")
+
+    response = client.generic("POST", path, body, content_type="application/x-www-form-urlencoded; charset=utf-16")
+
+    assert response.status_code == 400, response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"

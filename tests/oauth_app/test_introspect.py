@@ -1,11 +1,15 @@
+import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.http import JsonResponse
 from django.utils import timezone
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import get_access_token_model, get_application_model
 
-from oauth_app.services import dev_token_issue, resource_register
+from oauth_app.models import DisabledClient
+from oauth_app.services import client_disable, dev_token_issue, resource_register
 from tests.oauth_app.introspection import basic_auth, introspect
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +137,98 @@ def test_rs_secret_is_hashed_with_the_fast_hasher_not_pbkdf2(rs_credentials):
     assert rs_credentials[1] not in application.client_secret
 
 
-def test_introspection_costs_three_queries(client, rs_credentials, token, django_assert_num_queries):
-    with django_assert_num_queries(3):  # client, token (+user, application), the client's resources
-        introspect(client, rs_credentials, token)
+def test_introspection_costs_one_query_once_the_client_is_cached(
+    client, rs_credentials, token, django_assert_num_queries
+):
+    with django_assert_num_queries(2):  # the client with its resources and secret; the token
+        first = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+    with django_assert_num_queries(1):  # the token, by checksum, only the answer's columns
+        again = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+
+    assert first.content == again.content and again.json()["active"] is True
+
+
+def test_the_answer_is_byte_for_byte_the_full_one(client, rs_credentials, user, token):
+    """The lean path's JSON, key order included, is what the ORM objects give (the answer before this path)."""
+    from oauth2_provider.models import get_access_token_model
+
+    stored = get_access_token_model().objects.select_related("user", "application").get()
+    expected = {
+        "active": True,
+        "scope": stored.scope,
+        "client_id": stored.application.client_id,
+        "token_type": "Bearer",
+        "exp": int(stored.expires.timestamp()),
+        "iat": int(stored.created.timestamp()),
+        "iss": settings.OAUTH_ISSUER,
+        "aud": stored.resource[0],
+        "username": stored.user.get_username(),
+        "sub": str(stored.user.pk),
+    }
+
+    response = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+
+    assert response.content == JsonResponse(expected).content
+
+
+def test_revoked_token_is_inactive_at_once_though_the_client_is_cached(client, rs_credentials, token):
+    assert introspect(client, rs_credentials, token)["active"] is True
+
+    get_access_token_model().objects.get().revoke()
+
+    assert introspect(client, rs_credentials, token) == {"active": False}
+
+
+def test_a_wrong_secret_is_never_answered_from_the_cache(client, rs_credentials, token):
+    assert introspect(client, rs_credentials, token)["active"] is True  # the right secret is now cached
+
+    response = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(rs_credentials[0], "x"))
+
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def change_behind_this_process(client_id: str, *, disable: bool = False, secret: str | None = None) -> None:
+    """What `register_mcp_server --rotate-secret` or the admin does in another process: a database write whose
+    model signals this process never hears (queryset update and bulk_create send none)."""
+    Application = get_application_model()
+    application = Application.objects.get(client_id=client_id)
+    if secret is not None:
+        Application.objects.filter(pk=application.pk).update(client_secret=make_password(secret))
+    if disable:
+        DisabledClient.objects.bulk_create([DisabledClient(application=application)])
+
+
+@pytest.mark.parametrize("change", ["rotated secret", "disabled client"])
+def test_a_change_made_elsewhere_counts_within_the_cache_window(client, rs_credentials, token, settings, change):
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "INTROSPECTION_CLIENT_CACHE_SECONDS": 1}
+    assert introspect(client, rs_credentials, token)["active"] is True  # cached for 1 s
+
+    if change == "rotated secret":
+        change_behind_this_process(rs_credentials[0], secret="a-new-secret")
+    else:
+        change_behind_this_process(rs_credentials[0], disable=True)
+    within = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+    time.sleep(1.05)
+    after = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+
+    assert within.status_code == 200  # the documented window: the old credentials were verified < 1 s ago
+    assert after.status_code == 401
+
+
+def test_a_change_made_in_this_process_counts_at_once(client, rs_credentials, token):
+    assert introspect(client, rs_credentials, token)["active"] is True
+
+    client_disable(application=get_application_model().objects.get(client_id=rs_credentials[0]))
+
+    refused = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+    assert refused.status_code == 401
+
+
+def test_with_the_cache_off_every_call_checks_the_secret(client, rs_credentials, token, settings):
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "INTROSPECTION_CLIENT_CACHE_SECONDS": 0}
+    assert introspect(client, rs_credentials, token)["active"] is True
+
+    change_behind_this_process(rs_credentials[0], secret="a-new-secret")
+
+    refused = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(*rs_credentials))
+    assert refused.status_code == 401

@@ -205,10 +205,9 @@ def test_the_command_runs_as_a_real_process_and_its_output_evals(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     manage = f"{shlex.quote(sys.executable)} manage.py"
     check = (
-        "import os; from oauth2_provider.oauth2_validators import OAuth2Validator as V; "
-        "from oauth_app.selectors import introspection_client_get as get; "
-        "c = get(client_id=os.environ['MCP_RS_CLIENT_ID']); "
-        "print(c is not None and V()._check_secret(os.environ['MCP_RS_CLIENT_SECRET'], c.client_secret))"
+        "import os; from oauth_app.introspection import client_authenticate as auth; "
+        "c = auth(client_id=os.environ['MCP_RS_CLIENT_ID'], secret=os.environ['MCP_RS_CLIENT_SECRET']); "
+        "print(c is not None and c.resource_uris == {'https://notes.example.com/mcp'})"
     )
     command = f"{manage} register_mcp_server {NOTES} --name 'Notes & co' --scope 'notes:write=Add \"quoted\" notes'"
     script = (

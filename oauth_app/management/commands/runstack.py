@@ -1,4 +1,5 @@
-"""`make run`: bootstrap the RS's credentials, then serve the AS (uvicorn) and the RS (`python -m mcp_rs`)."""
+"""`make run`: bootstrap the RS's credentials, then serve the AS (`manage.py serve`: WSGI under granian) and the RS
+(`python -m mcp_rs`: ASGI under uvicorn, since MCP streams)."""
 
 import os
 import signal
@@ -24,17 +25,7 @@ class Command(BaseCommand):
         self._offer_first_user()
         # The RS gets its credentials through its environment only: they are never printed or written down.
         env = {**os.environ, "MCP_RS_CLIENT_ID": client_id, "MCP_RS_CLIENT_SECRET": secret}
-        auth_server = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "project.asgi:application",
-            "--no-access-log",  # the AS logs one structured line per request itself
-            "--host",
-            settings.AS_BIND_HOST,
-            "--port",
-            str(settings.AS_BIND_PORT),
-        ]
+        auth_server = [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve"]  # OAUTH_WORKERS, default 1
         children = [subprocess.Popen(auth_server, env=env), subprocess.Popen([sys.executable, "-m", "mcp_rs"], env=env)]
         self.stdout.write(
             self.style.SUCCESS(
