@@ -47,6 +47,16 @@ def pkce() -> Pkce:
     return Pkce()
 
 
+@pytest.fixture(scope="session")
+def upstream_provider(tmp_path_factory):
+    """A real OpenID Connect provider (django-oauth-toolkit, tests/identity/upstream/) in a process of its own,
+    shared by every test that signs in upstream."""
+    from tests.identity.provider import running_provider
+
+    with running_provider(tmp_path_factory.mktemp("upstream")) as provider:
+        yield provider
+
+
 @pytest.fixture(autouse=True)
 def fast_user_passwords(settings):
     """PBKDF2 for people's passwords is right in production and only slows tests; client secrets keep theirs."""

@@ -21,7 +21,10 @@ def caller() -> dict:
     if token is None:  # unreachable behind BearerGuard; fail closed all the same
         raise PermissionError("no access token")
     claims = token.claims or {}
+    # A token with no user (OAuth client credentials: a machine client acting on its own behalf) introspects with
+    # no `username` and the client as its `sub`: the caller is then the client itself.
     return {
+        "caller": "person" if claims.get("username") is not None else "client",
         "username": claims.get("username"),
         "subject": token.subject,
         "client_id": token.client_id,
@@ -46,7 +49,8 @@ def create_server() -> MCPServer:
 
     @server.tool(description="Echo a message back, signed with the caller's username.")
     async def echo(message: str) -> str:
-        return f"{caller()['username']}: {message}"
+        who = caller()
+        return f"{who['username'] or 'client ' + who['client_id']}: {message}"
 
     @server.tool(description="Keep a short note for the signed-in user (in memory, for the demo). Needs notes:write.")
     @requires_scopes("notes:write")

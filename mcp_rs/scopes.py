@@ -122,9 +122,9 @@ class ScopePolicy:
         # A body without a backslash or NUL spells every JSON string literally (no escapes, UTF-8), so a call of
         # a marked item must contain one of these bytes; any other body cannot need a per-item scope.
         names = [*policy.tools, *policy.prompts]
-        policy.markers = tuple(json.dumps(name).encode() for name in names)
+        policy.markers = tuple(json.dumps(name, ensure_ascii=False).encode() for name in names)
         if policy.resources or any(scopes for _, scopes in policy.templates):
-            policy.markers += (b"resources/read",)
+            policy.markers += (b"resources/", b"completion/complete")
         return policy
 
     @property
@@ -165,14 +165,26 @@ class ScopePolicy:
     def _needed_for_message(self, message: Any) -> frozenset[str]:
         if not isinstance(message, dict) or not isinstance(message.get("params"), dict):
             return NONE
-        method, name, uri = message.get("method"), message["params"].get("name"), message["params"].get("uri")
-        if method == "tools/call" and isinstance(name, str):
-            return self.tools.get(name, NONE)
-        if method == "prompts/get" and isinstance(name, str):
-            return self.prompts.get(name, NONE)
-        if method == "resources/read" and isinstance(uri, str):
-            return self._resource_scopes(uri)
+        method, params = message.get("method"), message["params"]
+        if method in ("tools/call", "prompts/get"):
+            return self._named(self.tools if method == "tools/call" else self.prompts, params.get("name"))
+        if method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+            return self._resource_scopes(params["uri"]) if isinstance(params.get("uri"), str) else NONE
+        if method == "completion/complete" and isinstance(params.get("ref"), dict):
+            # Completing a marked prompt's or resource template's arguments can reveal what only it would show.
+            ref = params["ref"]
+            if ref.get("type") == "ref/prompt":
+                return self._named(self.prompts, ref.get("name"))
+            if ref.get("type") == "ref/resource" and isinstance(ref.get("uri"), str):
+                return self._template_scopes(ref["uri"])
         return NONE
+
+    @staticmethod
+    def _named(table: dict[str, frozenset[str]], name: Any) -> frozenset[str]:
+        return table.get(name, NONE) if isinstance(name, str) else NONE
+
+    def _template_scopes(self, uri_template: str) -> frozenset[str]:
+        return next((scopes for template, scopes in self.templates if template.uri_template == uri_template), NONE)
 
     def _resource_scopes(self, uri: str) -> frozenset[str]:
         # The SDK's own order: a concrete resource first, then the first template that matches.

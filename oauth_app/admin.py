@@ -1,6 +1,7 @@
 """The admin: clients with how they registered, their use and live tokens; resources, initial access tokens,
 consents and the audit log. No page shows a secret or a token value (an initial access token is shown once, on
-the page that answers its creation, and never stored)."""
+the page that answers its creation, and never stored). Machine and enterprise clients and trusted identity
+providers are in grants/admin.py."""
 
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Q
@@ -12,6 +13,7 @@ from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import get_application_model
 
 from . import services
+from .grants import admin as grants_admin  # noqa: F401  (registers machine clients and trusted identity providers)
 from .models import AuditEvent, ClientRegistration, Consent, DisabledClient, InitialAccessToken, ProtectedResource
 
 Application = get_application_model()
@@ -134,10 +136,19 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
-    list_display = ("user", "application", "resource", "scopes", "remembered_scopes", "created", "last_used")
-    list_filter = ("resource",)
+    list_display = (
+        "user",
+        "application",
+        "resource",
+        "scopes",
+        "remembered_scopes",
+        "identity_provider",
+        "created",
+        "last_used",
+    )
+    list_filter = ("resource", "identity_provider")
     search_fields = ("user__username", "application__name", "application__client_id")
-    list_select_related = ("user", "application", "resource")
+    list_select_related = ("user", "application", "resource", "identity_provider")
 
     def has_add_permission(self, request):
         return False

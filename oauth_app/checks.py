@@ -50,3 +50,6 @@ def check_introspection_client_cache(app_configs, **kwargs):
             )
         ]
     return []
+
+
+from .grants import checks as grants_checks  # noqa: E402, F401  (machine and enterprise client settings)

@@ -112,4 +112,6 @@ def token_claims(*, token: str, client: IntrospectionClient, issuer: str) -> dic
     if user_id is not None:
         claims["username"] = username
         claims["sub"] = str(user_id)
+    else:  # client credentials: the client acts on its own behalf, so it is the subject (RFC 9068 §2.2)
+        claims["sub"] = application_client_id
     return claims

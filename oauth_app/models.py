@@ -114,6 +114,8 @@ class Consent(models.Model):
     `scopes` is everything the person approved for this client and resource, the union of their approvals (the
     client may hold tokens from each of them until they are revoked). `remembered_scopes` is the part approved
     with "Remember this decision": a request within it skips the consent page; anything wider asks again.
+    An enterprise grant (ID-JAG) is recorded here too, with the identity provider that made it and nothing
+    remembered, so the person sees it and can revoke it like any other.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
@@ -128,6 +130,14 @@ class Consent(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     last_used = models.DateTimeField(null=True, blank=True, help_text="Last token issued or refreshed")
+    identity_provider = models.ForeignKey(
+        "oauth_app.TrustedIdentityProvider",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consents",
+        help_text="Granted by this enterprise identity provider (an ID-JAG), not on the consent page",
+    )
 
     class Meta:
         constraints = [
@@ -177,6 +187,22 @@ class AuditEvent(models.Model):
         REGISTRATION_REFUSED = "registration.refused"
         INTROSPECTION_REFUSED = "introspection.refused"
         RESOURCE_REGISTERED = "resource.registered"
+        # Sign-in through an upstream identity provider (identity/): detail names the provider's id.
+        UPSTREAM_SUCCEEDED = "upstream.succeeded"
+        UPSTREAM_REFUSED = "upstream.refused"  # by the operator's policy (domain, sign-up closed, email in use)
+        UPSTREAM_FAILED = "upstream.failed"  # provider error or unreachable, state mismatch, cancelled
+        UPSTREAM_LINKED = "upstream.linked"
+        UPSTREAM_UNLINKED = "upstream.unlinked"
+        # Second factors (allauth.mfa): detail names the type (totp, webauthn, recovery_codes).
+        MFA_SUCCEEDED = "mfa.succeeded", "MFA succeeded"
+        MFA_FAILED = "mfa.failed", "MFA failed"
+        MFA_ADDED = "mfa.added", "MFA added"
+        MFA_REMOVED = "mfa.removed", "MFA removed"
+        MFA_RESET = "mfa.reset", "MFA reset"
+        TOKEN_REFUSED = "token.refused", "Token refused (client credentials, jwt-bearer)"
+        GRANT_ENABLED = "client.grant_enabled", "Grant enabled for a machine or enterprise client"
+        IDP_TRUSTED = "idp.trusted", "Identity provider trusted"
+        IDENTITY_LINKED = "identity.linked", "Federated identity linked"
 
     kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -201,3 +227,7 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit events are append-only; use `manage.py prune_audit` for retention")
+
+
+# Machine and enterprise clients live with their grants (oauth_app/grants/); imported here so they are this app's.
+from .grants.models import FederatedIdentity, MachineClient, TrustedIdentityProvider, UsedAssertion  # noqa: E402, F401

@@ -100,10 +100,19 @@ def openapi_document() -> dict:
             },
             "/token/": {
                 "post": {
-                    "summary": "Token endpoint (authorization_code, refresh_token)",
+                    "summary": "Token endpoint (authorization_code, refresh_token; client_credentials and the "
+                    "jwt-bearer ID-JAG grant for clients staff enabled)",
                     "requestBody": _form(
                         {
-                            "grant_type": {"type": "string", "enum": ["authorization_code", "refresh_token"]},
+                            "grant_type": {
+                                "type": "string",
+                                "enum": [
+                                    "authorization_code",
+                                    "refresh_token",
+                                    "client_credentials",
+                                    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                ],
+                            },
                             "code": STRING,
                             "redirect_uri": STRING,
                             "client_id": STRING,
@@ -111,6 +120,9 @@ def openapi_document() -> dict:
                             "refresh_token": STRING,
                             "resource": STRING,
                             "scope": STRING,
+                            "assertion": STRING,
+                            "client_assertion_type": STRING,
+                            "client_assertion": STRING,
                         },
                         ["grant_type"],
                     ),

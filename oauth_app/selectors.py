@@ -115,10 +115,15 @@ def consent_approved_scopes(*, user, client_id: str, resources) -> set[str]:
 
 
 def connected_apps(*, user):
-    """The clients a person authorized: consent per client and resource, with first and last use."""
+    """The clients a person authorized, or their organization's IdP granted (an ID-JAG): consent per client and
+    resource, with first and last use."""
     from .models import Consent
 
-    return Consent.objects.filter(user=user).select_related("application", "resource").order_by("-updated")
+    return (
+        Consent.objects.filter(user=user)
+        .select_related("application", "resource", "identity_provider")
+        .order_by("-updated")
+    )
 
 
 def _disabled_client_query(application_id):

@@ -5,6 +5,9 @@ from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
+from .grants import CLIENT_CREDENTIALS, JWT_BEARER
+from .grants.client_credentials import ClientCredentialsGrant
+from .grants.jwt_bearer import JWTBearerGrant
 from .scopes import OFFLINE_ACCESS
 
 
@@ -29,8 +32,10 @@ class OfflineAccessBearerToken(BearerToken):
 
 
 class S256OnlyServer(Server):
-    """Rejects `plain` and a missing `code_challenge_method` while validating the authorization request, and
-    issues tokens through OfflineAccessBearerToken.
+    """Rejects `plain` and a missing `code_challenge_method` while validating the authorization request, issues
+    tokens through OfflineAccessBearerToken, and routes the grants of oauth_app/grants/ (client credentials with
+    this AS's resource and scope policy; the RFC 7523 jwt-bearer grant for ID-JAGs, which oauthlib lacks). Which
+    client may use them is the validator's `validate_grant_type`: none but those staff enabled.
 
     DOT's COMPLIANT_BCP_RFC9700_PKCE_METHOD refuses `plain` only when the code is created, i.e. after the user
     has already clicked Approve. oauthlib treats a missing method as `plain`, and checks the method against this
@@ -48,3 +53,6 @@ class S256OnlyServer(Server):
         )
         self._default_token_type = self.bearer
         self._tokens = {"Bearer": self.bearer}
+        self.credentials_grant = ClientCredentialsGrant(request_validator)
+        self.grant_types[CLIENT_CREDENTIALS] = self.credentials_grant
+        self.grant_types[JWT_BEARER] = JWTBearerGrant(request_validator)

@@ -103,12 +103,14 @@ def _resource_server_client_id(uri: str) -> str:
 
 
 def _is_resource_server_client(application) -> bool:
-    # Client-credentials clients obtain no tokens here (MCPOAuth2Validator.validate_grant_type): such a confidential
-    # client exists only to introspect, so re-attaching one to a server hands over no one's access.
+    # A client-credentials client obtains no tokens here unless staff made it a machine or enterprise client
+    # (oauth_app/grants/); any other such confidential client exists only to introspect, so re-attaching one to a
+    # server hands over no one's access. A machine client is never taken for one.
     Application = get_application_model()
     return (
         application.client_type == Application.CLIENT_CONFIDENTIAL
         and application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS
+        and not hasattr(application, "machine_client")
     )
 
 
@@ -269,11 +271,13 @@ def authorization_code_redeemed(*, code: str, access_token: str, token_family=No
 
 
 def token_issued(
-    *, user, application, resource: list[str], resource_names: list[str] | None, scope: str, refreshed: bool
+    *, user, application, resource: list[str], resource_names: list[str] | None, scope: str, refreshed: bool, **detail
 ) -> None:
-    """A code exchange or a refresh issued tokens: the audit event and the client's first and last use, written by
-    the validator inside the transaction that issued them (all or nothing), from the objects it already holds."""
-    detail = {"resource_name": ", ".join(resource_names)} if resource_names else {}
+    """A grant issued tokens: the audit event (with `detail`: the grant type, an ID-JAG's IdP) and the client's first
+    and last use, written by the validator inside the transaction that issued them (all or nothing), from the
+    objects it already holds."""
+    if resource_names:
+        detail["resource_name"] = ", ".join(resource_names)
     audit.record(
         audit.Kind.TOKEN_REFRESHED if refreshed else audit.Kind.TOKEN_ISSUED,
         actor=user,

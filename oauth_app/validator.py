@@ -9,6 +9,9 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from . import selectors, services
+from .grants import GRANT_TYPES, client_assertion, policy
+from .grants.auditing import ENTERPRISE_REFRESH_REFUSED, issuance_detail
+from .grants.selectors import enterprise_refresh_allowed
 from .resource_uri import canonical_resource_uri
 
 # The access token this request issued, for the token view to announce (DOT's app_authorized signal) without
@@ -39,7 +42,8 @@ def bound_resource_uris(request) -> list[str]:
     return [resource.uri for resource in resources]
 
 
-# OAuth 2.1 for MCP: people authorize clients. No grant issues a token without a user behind it.
+# OAuth 2.1 for MCP: people authorize clients. The grants with no person at a browser (oauth_app/grants/:
+# client credentials, jwt-bearer ID-JAGs) are open only to the clients staff enabled for them.
 TOKEN_GRANT_TYPES = {"authorization_code", "refresh_token"}
 
 
@@ -57,12 +61,38 @@ class MCPOAuth2Validator(OAuth2Validator):
         request.enabled_client = application
         return application
 
+    def client_authentication_required(self, request, *args, **kwargs):
+        return client_assertion.presented(request) or super().client_authentication_required(request, *args, **kwargs)
+
+    def authenticate_client(self, request, *args, **kwargs):
+        # RFC 7523 §2.2 private_key_jwt, for clients staff registered with a JWKS; else DOT's secret methods.
+        if client_assertion.presented(request):
+            return client_assertion.authenticate(request)
+        authenticated = super().authenticate_client(request, *args, **kwargs)
+        # A body client_id naming another client than HTTP Basic did is a failed authentication, not oauthlib's 500.
+        return authenticated and request.client_id in (None, request.client.client_id)
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
-        # client_credentials would mint user-less tokens bound (by default) to the MCP server; the RS's own
-        # confidential client only introspects. Device code, password and implicit are off for everyone.
+        # client_credentials and jwt-bearer: only the clients staff enabled (never a public, DCR or CIMD client,
+        # nor the RS's own confidential client, which only introspects). Device code, password and implicit are
+        # off for everyone.
+        if grant_type in GRANT_TYPES:
+            return policy.grant_type_allowed(request=request, grant_type=grant_type)
         if grant_type not in TOKEN_GRANT_TYPES:
             return False
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        # Refresh tokens of an ID-JAG grant (the only ones a client-credentials-type client can hold) live only as
+        # long as the client's enablement and the identity provider's trust and --allow-refresh.
+        if client.authorization_grant_type != client.GRANT_CLIENT_CREDENTIALS:
+            return True
+        instance = request.refresh_token_instance
+        if not enterprise_refresh_allowed(user=instance.user, application=client, resource_uris=instance.resource):
+            raise errors.InvalidGrantError(description=ENTERPRISE_REFRESH_REFUSED, request=request)
+        return True
 
     def _create_authorization_code(self, request, code, expires=None):
         request.resource = bound_resource_uris(request)
@@ -183,6 +213,11 @@ class MCPOAuth2Validator(OAuth2Validator):
             resource_names=getattr(request, "resource_names", None),
             scope=token["scope"],
             refreshed=request.grant_type == "refresh_token",
+            **issuance_detail(
+                grant_type=request.grant_type,
+                token=issued_access_token.get(),
+                identity_provider=getattr(request, "identity_provider", None),  # set by the jwt-bearer grant
+            ),
         )
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):

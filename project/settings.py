@@ -74,15 +74,24 @@ if _issuer.scheme == "http" and _issuer.hostname in LOOPBACK_HOSTS:
 
 INSTALLED_APPS = [
     "oauth_app",  # first: its templates and `runserver` take precedence over the ones below
+    "identity",  # sign-in: the login page, upstream providers and MFA (django-allauth); its templates before allauth's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's security-key list ("added 2 days ago")
     "oauth2_provider",
     "axes",
     "corsheaders",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -102,7 +111,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "identity.middleware.StaffSecondFactorMiddleware",  # OAUTH_MFA_REQUIRED_FOR_STAFF: enrol before anything else
     "axes.middleware.AxesMiddleware",
+    "identity.middleware.UpstreamErrorMiddleware",  # an upstream provider's failure is a page, never a 500
     "oauth_app.middleware.PeoplesPagesEnd",
     "oauth_app.middleware.DatabaseUnavailableMiddleware",  # innermost: sees the views' database errors
 ]
@@ -301,6 +313,10 @@ MCP_AUTH = {
     "INTROSPECTION_CLIENT_CACHE_SECONDS": env_int("OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS", 5),
     # Server-Timing on every response (db and app durations): for `make bench`'s breakdown of the full flow.
     "SERVER_TIMING": env_bool("OAUTH_SERVER_TIMING", False),
+    # Machine and enterprise clients (oauth_app/grants/): the clock skew allowed on the times of client assertions
+    # and ID-JAGs, and how long a fetched JWKS is used at most (its Cache-Control may say less).
+    "ASSERTION_LEEWAY": env_int("OAUTH_ASSERTION_LEEWAY", 30),
+    "JWKS_CACHE_SECONDS": env_int("OAUTH_JWKS_CACHE_SECONDS", 600),
 }
 
 SILENCED_SYSTEM_CHECKS = [
@@ -336,6 +352,61 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
+# --- Sign-in: local accounts, upstream identity providers and MFA (identity/, on django-allauth) ---------------
+# Which ways in exist. The policy itself lives in identity/adapters.py; these are its switches (README, *Upstream
+# sign-in and MFA*). Upstream providers are data (admin -> Social applications, or `manage.py add_identity_provider`).
+_signup = env_str("OAUTH_SIGNUP", "open")
+if _signup not in {"open", "closed"}:
+    raise ImproperlyConfigured(f"OAUTH_SIGNUP must be 'open' or 'closed', got {_signup!r}")
+IDENTITY = {
+    # Show and accept the username/password form. Off: sign-in through an upstream provider only (admin included).
+    "LOCAL_LOGIN": env_bool("OAUTH_LOCAL_LOGIN", True),
+    # `open`: a first upstream sign-in creates the local user. `closed`: only users staff created, linked or invited.
+    "SIGNUP": _signup,
+    # Email domains allowed to sign in upstream (the provider must say the address is verified); empty: any.
+    "ALLOWED_DOMAINS": [domain.lower().lstrip("@") for domain in env_list("OAUTH_UPSTREAM_ALLOWED_DOMAINS", [])],
+    # Link a first upstream sign-in to the existing local account with the same (provider-verified) email. Off by
+    # default: whoever controls an address at any configured provider would get that account (account takeover).
+    "LINK_BY_EMAIL": env_bool("OAUTH_UPSTREAM_LINK_BY_EMAIL", False),
+    # Staff signing in with a password must have a second factor (TOTP or a security key) before anything else.
+    # On in production; off with DEBUG, where `make run`'s first administrator would otherwise have to enrol an
+    # authenticator app before trying the flow once (staff signing in upstream rely on the provider's MFA).
+    "MFA_REQUIRED_FOR_STAFF": env_bool("OAUTH_MFA_REQUIRED_FOR_STAFF", not DEBUG),
+}
+
+ACCOUNT_ADAPTER = "identity.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+MFA_ADAPTER = "identity.adapters.MFAAdapter"
+ACCOUNT_FORMS = {"login": "identity.forms.LoginForm"}  # keeps the form's `username` field name
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_EMAIL_VERIFICATION = "none"  # this AS sends no mail: emails come from staff or from a provider's claims
+ACCOUNT_PREVENT_ENUMERATION = False  # no sign-up, no password reset: nothing to enumerate through allauth
+ACCOUNT_SESSION_REMEMBER = True  # sessions last SESSION_COOKIE_AGE, as with Django's login view before
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = _issuer.scheme  # callback URLs given to providers use the issuer's scheme
+ACCOUNT_RATE_LIMITS = {
+    # django-axes owns password lockouts (OAUTH_LOGIN_FAILURE_LIMIT); allauth's own counter stays looser so axes
+    # answers first. The same counter limits second-factor codes per user (10 wrong codes per 5 minutes).
+    "login": None,
+    "login_failed": "20/m/ip,10/300s/key",
+}
+SOCIALACCOUNT_AUTO_SIGNUP = True  # policy decides (identity/adapters.py); never a sign-up form
+SOCIALACCOUNT_LOGIN_ON_GET = False  # "Sign in with ..." is a POST with a CSRF token: no login CSRF by link
+SOCIALACCOUNT_STORE_TOKENS = False  # upstream access and refresh tokens are used once and never kept
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = IDENTITY["LINK_BY_EMAIL"]  # allauth matches provider-verified emails only
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True  # and records the link, so later sign-ins find (provider, sub)
+SOCIALACCOUNT_PROVIDERS = {
+    # PKCE towards every provider that supports it (RFC 9700 §2.1.1), on top of allauth's `state`.
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True},
+    "google": {"SCOPE": ["openid", "profile", "email"], "OAUTH_PKCE_ENABLED": True},
+    "github": {"SCOPE": ["read:user", "user:email"]},  # user:email: GitHub's verified addresses
+}
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = False  # security keys and passkeys are a second factor, not a password-less way in
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_TOTP_ISSUER = f"MCP authorization ({_issuer.hostname})"
+
 # One JSON object per line (LOG_FORMAT=json, the default) or plain text (LOG_FORMAT=text).
 LOGGING = {
     "version": 1,
@@ -354,5 +425,6 @@ LOGGING = {
         # Our request lines replace Django's own 4xx/5xx lines (which carry no request ID).
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
+        "allauth": {"level": "WARNING"},
     },
 }

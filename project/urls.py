@@ -12,12 +12,12 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("openapi.json", OpenAPIView.as_view(), name="openapi"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("account/", account.connected_apps, name="connected-apps"),
     path("account/apps/<int:application_id>/revoke/", account.connected_app_revoke, name="connected-app-revoke"),
+    path("", include("identity.urls")),  # /accounts/login/, upstream providers, MFA (allauth); before the admin
     path("admin/", admin.site.urls),
 ]
 

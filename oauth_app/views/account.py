@@ -5,12 +5,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 
+from identity.selectors import last_sign_in
+
 from .. import selectors, services
 
 
 @login_required
 def connected_apps(request):
-    return render(request, "oauth_app/connected_apps.html", {"consents": selectors.connected_apps(user=request.user)})
+    consents = selectors.connected_apps(user=request.user)
+    context = {
+        "consents": consents,
+        "enterprise": any(consent.identity_provider_id for consent in consents),  # granted by an IdP (ID-JAG)
+        "last_sign_in": last_sign_in(user=request.user),  # how: password (+ second factor) or which provider
+    }
+    return render(request, "oauth_app/connected_apps.html", context)
 
 
 @login_required

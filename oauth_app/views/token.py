@@ -13,6 +13,7 @@ from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import TokenView as DOTTokenView
 
 from .. import audit, services, throttling
+from ..grants.auditing import token_request_refused
 from ..validator import issued_access_token
 from .errors import JsonMethodNotAllowedMixin, too_many_requests
 
@@ -34,6 +35,7 @@ class TokenView(JsonMethodNotAllowedMixin, DOTTokenView):
             response["Content-Type"] = "application/json"
             response["Cache-Control"] = "no-store"
             self._revoke_on_replay(request.POST)
+            token_request_refused(request=request, response=response)  # client_credentials, jwt-bearer
         return response
 
     @method_decorator(sensitive_post_parameters("password", "client_secret"))

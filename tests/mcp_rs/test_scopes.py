@@ -216,6 +216,32 @@ def test_offline_access_is_never_a_tool_scope():
         requires_scopes()
 
 
+def test_subscriptions_and_completions_of_marked_items_need_their_scopes_too():
+    policy = ScopePolicy.from_server(files_server([]), required=["mcp"])
+    completion = {"jsonrpc": "2.0", "id": 1, "method": "completion/complete"}
+
+    subscribe = {"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": {"uri": "files://secret"}}
+    of_prompt = {**completion, "params": {"ref": {"type": "ref/prompt", "name": "summarize"}, "argument": {}}}
+    of_template = {**completion, "params": {"ref": {"type": "ref/resource", "uri": "files://{name}"}, "argument": {}}}
+
+    for message in (subscribe, of_prompt, of_template):
+        assert policy.needed_for(json.dumps(message).encode()) == {"files:read"}, message
+
+
+def test_a_marked_name_outside_ascii_is_found_in_its_literal_utf8_spelling():
+    server = MCPServer("Accents")
+
+    @server.tool()
+    @requires_scopes("files:write")
+    async def café() -> str:
+        return "☕"
+
+    policy = ScopePolicy.from_server(server, required=["mcp"])
+    body = json.dumps(call("café"), ensure_ascii=False).encode()  # no backslash: no escape to hint at it
+
+    assert b"\\" not in body and policy.needed_for(body) == {"files:write"}
+
+
 def test_bodies_that_cannot_name_a_marked_item_are_not_parsed():
     policy = ScopePolicy.from_server(files_server([]), required=["mcp"])
     unparseable = b'{"method": "tools/call", "params": {"name": "read_file"' + b"x" * 1000  # not even JSON

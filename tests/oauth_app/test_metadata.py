@@ -24,7 +24,13 @@ def test_metadata_advertises_only_what_the_endpoints_accept(client, rs_credentia
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["authorization_response_iss_parameter_supported"] is True
     assert document["response_types_supported"] == ["code"]
-    assert set(document["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    # client_credentials and jwt-bearer: only for clients staff enabled (tests/oauth_app/test_machine_clients.py).
+    assert set(document["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    }
     assert "none" in document["token_endpoint_auth_methods_supported"]
     assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
     # The default server's scopes, and the AS's own offline_access (MCP 2026-07-28, "Refresh Tokens").
