@@ -128,6 +128,7 @@ def test_login_consent_and_a_metadata_document_client_under_serve(tmp_path):
             env = stack_environment(as_port, free_port(), database_url, DJANGO_DEBUG="0", DJANGO_SECRET_KEY="k" * 50)
             env.update(prepare(env))
             env.update(DJANGO_SETTINGS_MODULE="tests.e2e.cimd_settings", CIMD_TEST_CA_FILE=cimd_server.CA_FILE)
+            env["OAUTH_MFA_REQUIRED_FOR_STAFF"] = "0"  # the person is the bootstrap superuser, with no second factor
             process = subprocess.Popen(
                 [sys.executable, "manage.py", "serve", "--threads", "2"],
                 cwd=ROOT,
