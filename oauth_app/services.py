@@ -271,19 +271,13 @@ def authorization_code_redeemed(*, code: str, access_token: str, token_family=No
 
 
 def token_issued(
-    *,
-    user,
-    application,
-    resource: list[str],
-    resource_names: list[str] | None,
-    scope: str,
-    refreshed: bool,
-    detail: dict | None = None,
+    *, user, application, resource: list[str], resource_names: list[str] | None, scope: str, refreshed: bool, **detail
 ) -> None:
-    """A token request issued tokens: the audit event (with `detail`: the grant type, an ID-JAG's IdP) and the
-    client's first and last use, written by the validator inside the transaction that issued them (all or
-    nothing), from the objects it already holds."""
-    detail = {**(detail or {}), **({"resource_name": ", ".join(resource_names)} if resource_names else {})}
+    """A grant issued tokens: the audit event (with `detail`: the grant type, an ID-JAG's IdP) and the client's first
+    and last use, written by the validator inside the transaction that issued them (all or nothing), from the
+    objects it already holds."""
+    if resource_names:
+        detail["resource_name"] = ", ".join(resource_names)
     audit.record(
         audit.Kind.TOKEN_REFRESHED if refreshed else audit.Kind.TOKEN_ISSUED,
         actor=user,

@@ -213,7 +213,11 @@ class MCPOAuth2Validator(OAuth2Validator):
             resource_names=getattr(request, "resource_names", None),
             scope=token["scope"],
             refreshed=request.grant_type == "refresh_token",
-            detail=issuance_detail(request=request, token=issued_access_token.get()),
+            **issuance_detail(
+                grant_type=request.grant_type,
+                token=issued_access_token.get(),
+                identity_provider=getattr(request, "identity_provider", None),  # set by the jwt-bearer grant
+            ),
         )
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):

@@ -307,16 +307,16 @@ MCP_AUTH = {
     # not know the scope keep working). On: only token requests whose granted scope includes `offline_access` get
     # one (MCP 2026-07-28 "Refresh Tokens" leaves issuing them to the AS; OpenID Connect Core §11).
     "REFRESH_REQUIRES_OFFLINE_ACCESS": env_bool("OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS", False),
-    # Machine and enterprise clients (oauth_app/grants/): the clock skew allowed on the times of client assertions
-    # and ID-JAGs, and how long a fetched JWKS is used at most (its Cache-Control may say less).
-    "ASSERTION_LEEWAY": env_int("OAUTH_ASSERTION_LEEWAY", 30),
-    "JWKS_CACHE_SECONDS": env_int("OAUTH_JWKS_CACHE_SECONDS", 600),
     # Introspection keeps a resource server's authenticated client and its resource URIs in process for this many
     # seconds, keyed by client id and a hash of the presented secret: a rotated secret or a disabled client stops
     # working within this window (0: checked against the database on every call). oauth_app.W002 above 60.
     "INTROSPECTION_CLIENT_CACHE_SECONDS": env_int("OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS", 5),
     # Server-Timing on every response (db and app durations): for `make bench`'s breakdown of the full flow.
     "SERVER_TIMING": env_bool("OAUTH_SERVER_TIMING", False),
+    # Machine and enterprise clients (oauth_app/grants/): the clock skew allowed on the times of client assertions
+    # and ID-JAGs, and how long a fetched JWKS is used at most (its Cache-Control may say less).
+    "ASSERTION_LEEWAY": env_int("OAUTH_ASSERTION_LEEWAY", 30),
+    "JWKS_CACHE_SECONDS": env_int("OAUTH_JWKS_CACHE_SECONDS", 600),
 }
 
 SILENCED_SYSTEM_CHECKS = [

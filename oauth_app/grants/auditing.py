@@ -62,18 +62,21 @@ def token_request_refused(*, request, response) -> None:
     audit.record(audit.Kind.TOKEN_REFUSED, client_id=claimed_client_id(request), **detail)
 
 
-def issuance_detail(*, request, token) -> dict:
+def issuance_detail(*, grant_type: str, token, identity_provider=None) -> dict:
     """What the audit event of an issued token adds: its grant type and, for an ID-JAG grant or its refresh, the
-    identity provider that granted it. `request` is oauthlib's, `token` the access token just created."""
-    detail = {"grant_type": request.grant_type or ""}
-    if request.grant_type == JWT_BEARER:
-        identity_provider = getattr(request, "identity_provider", None)
-        detail["idp"] = identity_provider.issuer if identity_provider else ""
-    elif request.grant_type == "refresh_token" and token is not None:
-        application = token.application
-        if application is not None and application.authorization_grant_type == application.GRANT_CLIENT_CREDENTIALS:
-            from .selectors import grant_identity_provider
+    identity provider that granted it. Called by the validator, inside the transaction that issued `token`: an
+    ID-JAG grant hands over the IdP it verified (its consent record is written after the token)."""
+    detail = {"grant_type": grant_type}
+    application = token.application if token is not None else None
+    enterprise = grant_type == JWT_BEARER or (
+        grant_type == "refresh_token"
+        and application is not None
+        and application.authorization_grant_type == application.GRANT_CLIENT_CREDENTIALS
+    )
+    if enterprise and identity_provider is None and token is not None:
+        from .selectors import grant_identity_provider
 
-            identity_provider = grant_identity_provider(token=token)
-            detail["idp"] = identity_provider.issuer if identity_provider else ""
+        identity_provider = grant_identity_provider(token=token)
+    if enterprise:
+        detail["idp"] = identity_provider.issuer if identity_provider else ""
     return detail

@@ -1,6 +1,7 @@
 """`make run`: bootstrap the RS's credentials, then serve the AS (`manage.py serve`: WSGI under granian) and the RS
 (`python -m mcp_rs`: ASGI under uvicorn, since MCP streams)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,7 +27,13 @@ class Command(BaseCommand):
         # The RS gets its credentials through its environment only: they are never printed or written down.
         env = {**os.environ, "MCP_RS_CLIENT_ID": client_id, "MCP_RS_CLIENT_SECRET": secret}
         auth_server = [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve"]  # OAUTH_WORKERS, default 1
-        children = [subprocess.Popen(auth_server, env=env), subprocess.Popen([sys.executable, "-m", "mcp_rs"], env=env)]
+        # The AS in a process group of its own: a Ctrl-C in the terminal reaches this command only, which then stops
+        # granian's supervisor, and it its workers, in order (a worker interrupted directly, while its supervisor
+        # was being stopped, could outlive both).
+        children = [
+            subprocess.Popen(auth_server, env=env, start_new_session=True),
+            subprocess.Popen([sys.executable, "-m", "mcp_rs"], env=env),
+        ]
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nAuthorization server: {settings.OAUTH_ISSUER}  (admin: {settings.OAUTH_ISSUER}/admin/)\n"
@@ -64,3 +71,5 @@ class Command(BaseCommand):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(children[0].pid, signal.SIGKILL)  # whatever is left of the AS's group: never a stray worker
