@@ -3,7 +3,7 @@
 import hashlib
 
 from django.conf import settings
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import get_application_model, get_grant_model, get_refresh_token_model
 
 from .models import ProtectedResource
 from .prepared import PreparedQuery
@@ -18,12 +18,21 @@ def resource_default() -> ProtectedResource | None:
     return resource_get(uri=settings.MCP_AUTH["DEFAULT_RESOURCE"])
 
 
+def _resource_query(uri):
+    return ProtectedResource.objects.filter(uri=uri)[:1]
+
+
+RESOURCE = PreparedQuery(_resource_query, uri="<a resource uri>")
+
+
 def resource_get(*, uri: str) -> ProtectedResource | None:
+    """Asked on every token request (the token's audience), so compiled once (oauth_app/prepared.py)."""
     try:
         canonical = canonical_resource_uri(uri)
     except ValueError:
         return None
-    return ProtectedResource.objects.filter(uri=canonical).first()
+    found = RESOURCE.instances(uri=canonical)
+    return found[0] if found else None
 
 
 def resources_resolve(*, uris: list[str]) -> list[ProtectedResource]:
@@ -126,6 +135,34 @@ def connected_apps(*, user):
     )
 
 
+def _code_grant_query(code, application_id):
+    return get_grant_model().objects.select_related("user").filter(code=code, application_id=application_id)[:1]
+
+
+CODE_GRANT = PreparedQuery(_code_grant_query, code="<an authorization code>", application_id=-314159)
+
+
+def code_grant(*, code: str, application):
+    """The authorization code `code` of `application`, with its person, or None. Compiled once."""
+    found = CODE_GRANT.instances(code=code, application_id=application.pk)
+    return found[0] if found else None
+
+
+def _live_refresh_token_query(checksum):
+    tokens = get_refresh_token_model().objects.select_related("access_token", "user", "application")
+    return tokens.filter(token_checksum=checksum, revoked__isnull=True)[:1]
+
+
+LIVE_REFRESH_TOKEN = PreparedQuery(_live_refresh_token_query, checksum="<a refresh token checksum>")
+
+
+def refresh_token_live(*, token: str):
+    """The unrevoked refresh token `token` (DOT keeps its SHA-256), with its access token, person and client read in
+    the same query: all a refresh asks about it. None for any other token, live or not. Compiled once."""
+    found = LIVE_REFRESH_TOKEN.instances(checksum=hashlib.sha256(token.encode()).hexdigest())
+    return found[0] if found else None
+
+
 def _disabled_client_query(application_id):
     from .models import DisabledClient
 
@@ -133,6 +170,22 @@ def _disabled_client_query(application_id):
 
 
 DISABLED_CLIENT = PreparedQuery(_disabled_client_query, application_id=-271828)
+
+
+def _client_query(client_id):
+    return get_application_model().objects.select_related("disabled").filter(client_id=client_id)[:1]
+
+
+CLIENT = PreparedQuery(_client_query, client_id="<a client id>")
+
+
+def client_with_disabled(*, client_id: str):
+    """(the client `client_id`, whether staff disabled it), in one query compiled once, or None when no client has
+    that id: the first thing every token request asks."""
+    found = CLIENT.instances(client_id=client_id)
+    if not found:
+        return None
+    return found[0], getattr(found[0], "disabled", None) is not None
 
 
 def client_is_disabled(*, application) -> bool:

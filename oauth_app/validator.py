@@ -3,9 +3,13 @@ reads each row once and writes everything a grant changes in one transaction."""
 
 import json
 from contextvars import ContextVar
+from datetime import timedelta
 
-from oauth2_provider.models import get_grant_model, get_refresh_token_model
+from django.utils import timezone
+from oauth2_provider import cimd
+from oauth2_provider.models import get_grant_model, get_refresh_token_model, refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
 from . import selectors, services
@@ -51,7 +55,17 @@ class MCPOAuth2Validator(OAuth2Validator):
     def _load_application(self, client_id, request):
         # A client staff disabled is unknown to the authorize, token and revocation endpoints. oauthlib asks for the
         # client several times per request (client_authentication_required, authenticate_client_id, ...); DOT
-        # answers from request.client after the first, and so does the disabled check.
+        # answers from request.client after the first, and so does the disabled check. The first ask reads the
+        # client and its disabled mark in one prepared query, and hands DOT the client (CIMD clients refreshed as
+        # DOT would); a client_id no client has yet (a CIMD URL on first sight), or one PostgreSQL cannot compare (a
+        # NUL from HTTP Basic), is DOT's to resolve.
+        if not request.client and isinstance(client_id, str) and "\x00" not in client_id:
+            found = selectors.client_with_disabled(client_id=client_id)
+            if found is not None:
+                application, disabled = found
+                if disabled:
+                    return None
+                request.client = request.enabled_client = cimd.refresh_if_stale(application, request=request)
         application = super()._load_application(client_id, request)
         if application is None or getattr(request, "enabled_client", None) is application:
             return application
@@ -83,7 +97,7 @@ class MCPOAuth2Validator(OAuth2Validator):
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+        if not self._validate_live_refresh_token(refresh_token, client, request):
             return False
         # Refresh tokens of an ID-JAG grant (the only ones a client-credentials-type client can hold) live only as
         # long as the client's enablement and the identity provider's trust and --allow-refresh.
@@ -93,6 +107,23 @@ class MCPOAuth2Validator(OAuth2Validator):
         if not enterprise_refresh_allowed(user=instance.user, application=client, resource_uris=instance.resource):
             raise errors.InvalidGrantError(description=ENTERPRISE_REFRESH_REFUSED, request=request)
         return True
+
+    def _validate_live_refresh_token(self, refresh_token, client, request):
+        """DOT's validate_refresh_token, with its common case in one query: a live refresh token, read with its
+        access token (DOT's sliding expiry, the original scope), person and client. Every other case (unknown,
+        revoked or replayed: reuse protection; orphaned; expired) is DOT's own code."""
+        instance = selectors.refresh_token_live(token=refresh_token)
+        lifetime = refresh_token_expire_timedelta()
+        if (
+            instance is None
+            or instance.access_token is None
+            or (lifetime and instance.access_token.expires + lifetime <= timezone.now())
+        ):
+            return super().validate_refresh_token(refresh_token, client, request)
+        request.user = instance.user
+        request.refresh_token = refresh_token  # the presented value: at rest there is only its checksum
+        request.refresh_token_instance = instance
+        return instance.application_id == client.pk
 
     def _create_authorization_code(self, request, code, expires=None):
         request.resource = bound_resource_uris(request)
@@ -106,7 +137,7 @@ class MCPOAuth2Validator(OAuth2Validator):
     # consumed it in between fails cleanly there, not with a 500 here).
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        grant = get_grant_model().objects.select_related("user").filter(code=code, application=client).first()
+        grant = selectors.code_grant(code=code, application=client)
         request.code_grant = grant
         if grant is None or grant.is_expired():
             return False
@@ -176,11 +207,12 @@ class MCPOAuth2Validator(OAuth2Validator):
     # --- One redemption per code and per refresh token, even under concurrency -----------------------------
     # save_bearer_token runs in one transaction. Each grant below first takes what it redeems under the write lock
     # and checks it is still there: the code is deleted first (the DELETE locks the row, and a concurrent exchange
-    # waits, then deletes nothing), the refresh token is locked while still live. DOT then checks the resource and
-    # writes the tokens, and the audit event and the client's last use are written in the same transaction, from the
-    # objects at hand. Of N concurrent requests one wins, the others find nothing, get invalid_grant and write
-    # nothing. (DOT alone deletes the code after the tokens are committed, and answers the losers of a refresh race
-    # with the winner's token, which is blank under hashed storage: HTTP 500.)
+    # waits, then deletes nothing), the refresh token is marked used by an UPDATE that matches only while it is live
+    # (the same wait, then nothing updated). The resource is checked and the tokens written (by DOT's code), and the
+    # audit event and the client's last use are written in the same transaction, from the objects at hand. Of N
+    # concurrent requests one wins, the others find nothing, get invalid_grant and write nothing. (DOT alone deletes
+    # the code after the tokens are committed, and answers the losers of a refresh race with the winner's token,
+    # which is blank under hashed storage: HTTP 500.)
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if request.grant_type == "authorization_code":
@@ -188,24 +220,26 @@ class MCPOAuth2Validator(OAuth2Validator):
             consumed, _ = get_grant_model().objects.filter(pk=grant.pk if grant else None).delete()
             if not consumed:
                 raise errors.InvalidGrantError(description="authorization code already used", request=request)
+            super()._save_bearer_token(token, request, *args, **kwargs)  # checks `resource` against the grant
+        elif request.grant_type == "refresh_token" and self.rotate_refresh_token(request):
+            self._rotate_refresh_token(token, request)
         elif request.grant_type == "refresh_token":
             instance = getattr(request, "refresh_token_instance", None)
             live = get_refresh_token_model().objects.select_for_update().filter(revoked__isnull=True)
             if instance is None or not live.filter(pk=instance.pk).exists():
                 raise errors.InvalidGrantError(description="refresh token already used", request=request)
-        super()._save_bearer_token(token, request, *args, **kwargs)  # checks `resource` against the grant
-        issued = getattr(request, "issued_refresh_token", None)
+            super()._save_bearer_token(token, request, *args, **kwargs)  # ROTATE_REFRESH_TOKEN off: DOT's reuse
+            if "refresh_token" not in token:
+                instance.revoke()  # no new one (offline_access given up): the presented one ends too, as below
+        else:
+            super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type == "authorization_code":
+            issued = getattr(request, "issued_refresh_token", None)
             services.authorization_code_redeemed(
                 code=request.code,
                 access_token=token["access_token"],
                 token_family=issued.token_family if issued is not None else None,
             )
-        elif request.grant_type == "refresh_token" and "refresh_token" not in token:
-            # No new refresh token (OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS, and the client narrowed its scope to
-            # leave out offline_access): DOT then leaves the presented one live, where rotation would have spent
-            # it. Spend it here, so giving up offline_access ends offline access (RFC 9700 §4.14.2 rotation).
-            request.refresh_token_instance.revoke()
         services.token_issued(
             user=request.user,
             application=request.client,
@@ -219,6 +253,28 @@ class MCPOAuth2Validator(OAuth2Validator):
                 identity_provider=getattr(request, "identity_provider", None),  # set by the jwt-bearer grant
             ),
         )
+
+    def _rotate_refresh_token(self, token, request):
+        """DOT's rotation (ROTATE_REFRESH_TOKEN, no grace period: ours is 0) in four statements instead of eleven:
+        spend the presented refresh token and delete its access token (services.refresh_token_spend), then write
+        the new pair with DOT's own _create_access_token and _create_refresh_token, in the presented token's family.
+
+        The presented token is spent even when no new refresh token is issued (OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS,
+        and the client narrowed its scope to leave out offline_access), so giving up offline_access ends offline
+        access (RFC 9700 §4.14.2). DOT would leave it live in that case.
+        """
+        if "scope" not in token:  # DOT's guard
+            raise errors.FatalClientError("Failed to renew access token: missing scope")
+        instance = request.refresh_token_instance
+        if not services.refresh_token_spend(refresh_token=instance):
+            raise errors.InvalidGrantError(description="refresh token already used", request=request)
+        self._check_and_set_request_resource(request)  # a subset of the refresh token's resources (RFC 8707 §2.2)
+        lifetime = token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        access_token = self._create_access_token(
+            timezone.now() + timedelta(seconds=lifetime), request, token, source_refresh_token=instance
+        )
+        if "refresh_token" in token:
+            self._create_refresh_token(request, token["refresh_token"], access_token, instance)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)

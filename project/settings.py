@@ -331,7 +331,7 @@ REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {
     "default": {
         **(
-            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+            {"BACKEND": "project.cache.RedisCache", "LOCATION": REDIS_URL}
             if REDIS_URL
             else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
         ),
