@@ -368,14 +368,21 @@ def client_registration_record(*, application, metadata, ip: str | None, fingerp
     )
 
 
+# Clients whose first use this process has seen committed (or found recorded already): a first use happens once,
+# so their later tokens skip its UPDATE. Per process, bounded; a miss only costs the UPDATE, which changes nothing.
+_first_use_recorded: set = set()
+FIRST_USE_MEMORY = 10_000
+
+
 def client_token_used(*, application, user, first_use_possible: bool = True) -> None:
     """Called on every token issued or refreshed: the client's first and last use. A refresh is never a first use
-    (a token came before it), so it skips that UPDATE."""
+    (a token came before it), and neither is a token of a client whose first use is already recorded."""
     now = timezone.now()
-    if first_use_possible:
+    if first_use_possible and application.pk not in _first_use_recorded:
         ClientRegistration.objects.filter(application=application, first_token_at__isnull=True).update(
             first_token_at=now
         )
+        transaction.on_commit(lambda pk=application.pk: _first_use_remember(pk))
     if user is not None:
         Consent.objects.filter(application=application, user=user).update(last_used=now)
 
@@ -396,6 +403,12 @@ def initial_access_token_create(*, label: str, created_by=None, expires_at=None,
 
 def initial_access_token_spend(*, raw: str) -> None:
     InitialAccessToken.objects.filter(token_checksum=checksum(raw)).update(uses=F("uses") + 1)
+
+
+def _first_use_remember(application_pk) -> None:
+    if len(_first_use_recorded) >= FIRST_USE_MEMORY:
+        _first_use_recorded.clear()
+    _first_use_recorded.add(application_pk)
 
 
 @transaction.atomic
