@@ -15,6 +15,12 @@ _current_request: ContextVar = ContextVar("current_request", default=None)
 log = logging.getLogger("oauth_app.audit")
 
 
+def storable(text: str) -> str:
+    """`text` with any NUL shown as U+FFFD: PostgreSQL stores no NUL in text or jsonb, and what a client claims (a
+    client_id in HTTP Basic, a header) reaches the log unchecked; the event is kept, not lost to a DataError."""
+    return text.replace("\x00", "\ufffd")
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -45,11 +51,11 @@ def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", 
         kind=kind,
         actor=actor,
         actor_name=actor_name or (actor.get_username() if actor is not None else ""),
-        client_id=client_id[:255],
-        resource=resource[:255],
+        client_id=storable(client_id)[:255],
+        resource=storable(resource)[:255],
         ip=request.META.get("REMOTE_ADDR") if request is not None else None,
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
-        detail=detail,
+        user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
+        detail={key: storable(value) if isinstance(value, str) else value for key, value in detail.items()},
     )
     fields = {"event": kind, "actor": event.actor_name, "client_id": event.client_id, "resource": event.resource}
     fields["request_id"] = getattr(request, "request_id", None)

@@ -57,9 +57,12 @@ class MCPOAuth2Validator(OAuth2Validator):
         # client several times per request (client_authentication_required, authenticate_client_id, ...); DOT
         # answers from request.client after the first, and so does the disabled check. The first ask reads the
         # client and its disabled mark in one prepared query, and hands DOT the client (CIMD clients refreshed as
-        # DOT would); a client_id no client has yet (a CIMD URL on first sight), or one PostgreSQL cannot compare (a
-        # NUL from HTTP Basic), is DOT's to resolve.
-        if not request.client and isinstance(client_id, str) and "\x00" not in client_id:
+        # DOT would); a client_id no client has yet (a CIMD URL on first sight) is DOT's to resolve. No client_id holds
+        # a NUL (one can arrive in HTTP Basic, which the NUL middleware does not read): PostgreSQL cannot compare it,
+        # and psycopg's DataError is not the ValueError DOT expects, so it is unknown here rather than a 500.
+        if isinstance(client_id, str) and "\x00" in client_id:
+            return None
+        if not request.client and isinstance(client_id, str):
             found = selectors.client_with_disabled(client_id=client_id)
             if found is not None:
                 application, disabled = found

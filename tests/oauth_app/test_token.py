@@ -1,12 +1,15 @@
+import base64
 import hashlib
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from oauth_app.models import AuditEvent
+from oauth_app.models import AuditEvent, DisabledClient
 from tests.oauth_app.flow import exchange_code, obtain_code
 from tests.oauth_app.introspection import introspect
 
@@ -251,3 +254,76 @@ def test_dots_app_authorized_signal_still_carries_the_issued_token(browser, clie
         hashlib.sha256(refreshed["access_token"].encode()).hexdigest(),
     ]
     assert all(token.user.username == "alice" and token.application == public_client for token in received)
+
+
+def test_a_refresh_deletes_the_access_token_it_replaces_keeping_the_family(
+    client, tokens, public_client, rs_credentials
+):
+    rotated = refresh(client, public_client.client_id, tokens["refresh_token"]).json()
+
+    # DOT's RefreshToken.revoke(), done in two statements: the old access token is gone, the old refresh token is
+    # marked used and unlinked, and the new pair descends from it in the same family (what replay revokes).
+    assert introspect(client, rs_credentials, tokens["access_token"]) == {"active": False}
+    assert not get_access_token_model().objects.filter(token_checksum=checksum(tokens["access_token"])).exists()
+    RefreshToken = get_refresh_token_model()
+    old = RefreshToken.objects.get(token_checksum=checksum(tokens["refresh_token"]))
+    new = RefreshToken.objects.get(token_checksum=checksum(rotated["refresh_token"]))
+    assert old.revoked is not None and old.access_token_id is None
+    assert new.revoked is None and new.token_family == old.token_family
+    assert new.access_token.source_refresh_token_id == old.pk
+    assert introspect(client, rs_credentials, rotated["access_token"])["active"] is True
+
+
+def test_a_refresh_token_past_its_lifetime_is_refused(client, tokens, public_client):
+    # DOT's sliding lifetime: REFRESH_TOKEN_EXPIRE_SECONDS after its access token expired.
+    lifetime = settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"]
+    instance = get_refresh_token_model().objects.get(token_checksum=checksum(tokens["refresh_token"]))
+    instance.access_token.expires = timezone.now() - timedelta(seconds=lifetime + 1)
+    instance.access_token.save()
+
+    response = refresh(client, public_client.client_id, tokens["refresh_token"])
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_token_works_for_its_own_client_only(client, tokens, public_client):
+    other = type(public_client).objects.create(
+        name="Another client", client_type="public", authorization_grant_type="authorization-code",
+        redirect_uris=public_client.redirect_uris,
+    )  # fmt: skip
+
+    stolen = refresh(client, other.client_id, tokens["refresh_token"])
+
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    assert refresh(client, public_client.client_id, tokens["refresh_token"]).status_code == 200  # not spent
+
+
+def test_a_disabled_client_cannot_refresh(client, tokens, public_client):
+    DisabledClient.objects.create(application=public_client)  # the mark alone, tokens left in place
+
+    response = refresh(client, public_client.client_id, tokens["refresh_token"])
+
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert get_refresh_token_model().objects.get(token_checksum=checksum(tokens["refresh_token"])).revoked is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"grant_type": "client_credentials"}, {"grant_type": "refresh_token", "refresh_token": "x"}],
+    ids=["client-credentials", "refresh"],
+)
+def test_a_nul_in_a_basic_auth_client_id_is_invalid_client(client, rs_credentials, data):
+    # HTTP Basic is decoded past the NUL middleware; PostgreSQL can neither compare nor store a NUL. Not a 500, and
+    # a refused client_credentials request is still audited.
+    credentials = base64.b64encode(b"bad\x00client:secret").decode()
+
+    response = client.post("/token/", data, HTTP_AUTHORIZATION=f"Basic {credentials}")
+
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    refused = AuditEvent.objects.filter(kind=AuditEvent.Kind.TOKEN_REFUSED).first()
+    if data["grant_type"] == "client_credentials":
+        assert refused is not None and refused.client_id == "bad\ufffdclient"
+
+
+def checksum(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
