@@ -1,6 +1,10 @@
 """Brute force and abuse: login lockouts (django-axes) and per-IP limits on the token endpoint."""
 
+import secrets
+
 import pytest
+
+from tests.services import REDIS_URL, needs_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +54,42 @@ def test_token_endpoint_is_rate_limited_per_ip(client, settings, public_client):
     limited = client.post("/token/", data)
     assert limited["Retry-After"] == "60" and limited.json()["error"] == "slow_down"
     assert client.post("/token/", data, REMOTE_ADDR="198.51.100.3").status_code == 400
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The production cache (project.cache.RedisCache on Redis), under a key prefix of this test's own."""
+    from django.core.cache import caches
+
+    prefix = f"test-{secrets.token_hex(8)}"
+    settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
+    cache = caches["default"]
+    yield cache
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(f"{prefix}:*"):  # Django's clear() would flush the whole Redis database
+        client.delete(key)
+
+
+@needs_redis
+def test_the_token_rate_limit_counts_in_redis(client, settings, public_client, redis_cache):
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "TOKEN_RATE": "3/m"}
+    data = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": public_client.client_id}
+
+    statuses = [client.post("/token/", data).status_code for _ in range(4)]
+
+    assert statuses == [400, 400, 400, 429]
+    assert client.post("/token/", data, REMOTE_ADDR="198.51.100.3").status_code == 400
+
+
+@needs_redis
+def test_the_redis_cache_increments_in_one_round_trip_with_djangos_answers(redis_cache):
+    client = redis_cache._cache.get_client(write=True)
+    assert client is redis_cache._cache.get_client(write=True)  # one redis-py client per pool, not one per call
+    redis_cache.set("counter", 5, timeout=60)
+    key = redis_cache.make_key("counter")
+
+    assert redis_cache.incr("counter") == 6 and redis_cache.incr("counter", 4) == 10
+    assert 0 < client.ttl(key) <= 60  # the expiry is kept
+    with pytest.raises(ValueError):
+        redis_cache.incr("never-set")  # as Django's: a missing key is an error, and is not created
+    assert redis_cache.get("never-set") is None
