@@ -303,25 +303,25 @@ def refresh_token_spend(*, refresh_token) -> bool:
         .update(revoked=timezone.now(), access_token=None)
     )
     if spent and refresh_token.access_token_id is not None:
-        _access_token_delete(pk=refresh_token.access_token_id)
+        row_delete(model=get_access_token_model(), pk=refresh_token.access_token_id, cleared=(type(refresh_token),))
     return bool(spent)
 
 
-def _access_token_delete(*, pk) -> None:
-    """One DELETE. Django's collector would first read the row and null its refresh token's `access_token` (the
-    one reference to an access token, SET_NULL), which the caller has just done; any other reference to access
-    tokens (a swapped model, another app) gets the collector."""
-    AccessToken = get_access_token_model()
-    others = [rel for rel in AccessToken._meta.related_objects if rel.related_model is not get_refresh_token_model()]
-    if others:
-        AccessToken.objects.filter(pk=pk).delete()
-        return
-    connection = connections[router.db_for_write(AccessToken)]
-    table, column = (
-        connection.ops.quote_name(name) for name in (AccessToken._meta.db_table, AccessToken._meta.pk.column)
-    )
+def row_delete(*, model, pk, cleared: tuple = ()) -> int:
+    """Delete one row by primary key in one DELETE; returns how many rows went (0 or 1).
+
+    Django's collector first reads the row to find what refers to it, then nulls or deletes those, then deletes it:
+    three statements and most of a millisecond of Python for an access token. Here the caller names the models
+    whose references it has already cleared (an access token's refresh token, nulled by the rotation's UPDATE); a
+    model anything else refers to (a swapped model, another app's relation) still goes through the collector.
+    """
+    if any(rel.related_model not in cleared for rel in model._meta.related_objects):
+        return model.objects.filter(pk=pk).delete()[1].get(model._meta.label, 0)
+    connection = connections[router.db_for_write(model)]
+    table, column = (connection.ops.quote_name(name) for name in (model._meta.db_table, model._meta.pk.column))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [pk])  # noqa: S608 (names from the model)
+        return cursor.rowcount
 
 
 def authorization_code_replayed(*, code: str) -> bool:
@@ -368,10 +368,15 @@ def client_registration_record(*, application, metadata, ip: str | None, fingerp
     )
 
 
-# Clients whose first use this process has seen committed (or found recorded already): a first use happens once,
-# so their later tokens skip its UPDATE. Per process, bounded; a miss only costs the UPDATE, which changes nothing.
+# What this process has written of clients' use, so that frequent tokens skip the UPDATEs that would change nothing
+# or next to nothing. Remembered only once committed; per process, bounded; forgetting only costs an UPDATE.
+# - Clients whose first use is recorded (or was found recorded): a first use happens once.
+# - (client, person) -> when the consent's last use was written: "last used" is shown to the minute (connected
+#   apps, the admin), so a client refreshing often writes it once a minute per process, not on every token.
 _first_use_recorded: set = set()
-FIRST_USE_MEMORY = 10_000
+_last_use_written: dict = {}
+USE_MEMORY = 10_000
+LAST_USE_RESOLUTION_SECONDS = 60
 
 
 def client_token_used(*, application, user, first_use_possible: bool = True) -> None:
@@ -382,9 +387,19 @@ def client_token_used(*, application, user, first_use_possible: bool = True) -> 
         ClientRegistration.objects.filter(application=application, first_token_at__isnull=True).update(
             first_token_at=now
         )
-        transaction.on_commit(lambda pk=application.pk: _first_use_remember(pk))
-    if user is not None:
+        transaction.on_commit(lambda: _remember(_first_use_recorded.add, application.pk))
+    last_use = (application.pk, user.pk) if user is not None else None
+    written = _last_use_written.get(last_use)
+    if last_use is not None and (written is None or time.monotonic() - written >= LAST_USE_RESOLUTION_SECONDS):
         Consent.objects.filter(application=application, user=user).update(last_used=now)
+        transaction.on_commit(lambda: _remember(_last_use_written.__setitem__, last_use, time.monotonic()))
+
+
+def _remember(store, *args) -> None:
+    memory = store.__self__
+    if len(memory) >= USE_MEMORY:
+        memory.clear()
+    store(*args)
 
 
 def initial_access_token_save(*, token: InitialAccessToken, created_by=None) -> str:
@@ -403,12 +418,6 @@ def initial_access_token_create(*, label: str, created_by=None, expires_at=None,
 
 def initial_access_token_spend(*, raw: str) -> None:
     InitialAccessToken.objects.filter(token_checksum=checksum(raw)).update(uses=F("uses") + 1)
-
-
-def _first_use_remember(application_pk) -> None:
-    if len(_first_use_recorded) >= FIRST_USE_MEMORY:
-        _first_use_recorded.clear()
-    _first_use_recorded.add(application_pk)
 
 
 @transaction.atomic

@@ -220,8 +220,7 @@ class MCPOAuth2Validator(OAuth2Validator):
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if request.grant_type == "authorization_code":
             grant = getattr(request, "code_grant", None)
-            consumed, _ = get_grant_model().objects.filter(pk=grant.pk if grant else None).delete()
-            if not consumed:
+            if grant is None or not services.row_delete(model=get_grant_model(), pk=grant.pk):
                 raise errors.InvalidGrantError(description="authorization code already used", request=request)
             super()._save_bearer_token(token, request, *args, **kwargs)  # checks `resource` against the grant
         elif request.grant_type == "refresh_token" and self.rotate_refresh_token(request):

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from oauth_app.models import AuditEvent, DisabledClient
+from oauth_app.models import AuditEvent, Consent, DisabledClient
 from tests.oauth_app.flow import exchange_code, obtain_code
 from tests.oauth_app.introspection import introspect
 
@@ -327,3 +327,33 @@ def test_a_nul_in_a_basic_auth_client_id_is_invalid_client(client, rs_credential
 
 def checksum(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+@pytest.fixture
+def use_memory():
+    from oauth_app import services
+
+    yield services
+    services._first_use_recorded.clear()
+    services._last_use_written.clear()
+
+
+def test_frequent_tokens_write_a_clients_use_once_a_minute(
+    client, tokens, public_client, use_memory, monkeypatch, django_capture_on_commit_callbacks
+):
+    def consent_writes(refresh_token):
+        with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks(execute=True):
+            response = refresh(client, public_client.client_id, refresh_token)
+        writes = [q for q in statements(captured) if q.startswith(("UPDATE",)) and "oauth_app_c" in q.split("SET")[0]]
+        return response.json()["refresh_token"], writes
+
+    refresh_token, first = consent_writes(tokens["refresh_token"])
+    written = Consent.objects.get().last_used
+    refresh_token, second = consent_writes(refresh_token)
+
+    assert len(first) == 1 and second == []  # within the minute: last use already written by this process
+    assert Consent.objects.get().last_used == written
+    monkeypatch.setattr(use_memory, "LAST_USE_RESOLUTION_SECONDS", 0)
+    _, third = consent_writes(refresh_token)
+    assert len(third) == 1 and Consent.objects.get().last_used > written
+    assert not any("oauth_app_clientregistration" in q for q in first + second + third)  # a refresh is no first use
