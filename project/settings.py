@@ -148,6 +148,9 @@ DATABASES = {
         conn_health_checks=True,  # a connection the database dropped is replaced at the next request, not a 503
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, whose per-request health check looks at the socket instead of a `SELECT 1` round trip.
+    DATABASES["default"]["ENGINE"] = "project.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # Several AS threads or workers write at once (token requests, consent, audit events). In WAL mode readers
