@@ -33,8 +33,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if connection.info.transaction_status != pq.TransactionStatus.IDLE:
             return False  # a request left a transaction open, or the link is in an unknown state
         try:
-            poller = select.poll()
-            poller.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)
-            return not poller.poll(0)  # POLLHUP and POLLERR are reported whatever was asked for
+            return not _has_news(connection.pgconn.socket)
         except (OSError, ValueError, base.Database.Error):
             return False
+
+
+def _has_news(fd: int) -> bool:
+    """Whether the socket has something to read, or hung up or failed, without waiting."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))  # POLLHUP and POLLERR are reported whatever was asked for
+    readable, _, failed = select.select([fd], [], [fd], 0)  # Windows has no poll()
+    return bool(readable or failed)

@@ -84,3 +84,17 @@ def test_the_as_runs_on_this_backend_when_its_database_is_postgresql():
     if connections["default"].vendor != "postgresql":
         pytest.skip("the AS's database is SQLite (DATABASE_URL)")
     assert type(connections["default"]).__module__ == "project.postgresql.base"
+
+
+def test_without_poll_the_socket_is_read_with_select(database, monkeypatch):
+    first = next_request(database)
+    monkeypatch.delattr(select, "poll")  # as on Windows
+    database.close_if_unusable_or_obsolete()
+    database.close_if_health_check_failed()
+    assert database.connection is not None
+    assert next_request(database) == first
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+    readable, _, _ = select.select([database.connection.pgconn.socket], [], [], 5)
+    assert readable
+    assert next_request(database) != first
