@@ -52,4 +52,25 @@ def check_introspection_client_cache(app_configs, **kwargs):
     return []
 
 
+def shared_limits(*, workers: int) -> list:
+    """django-ratelimit counts token and registration requests in the default cache. Without REDIS_URL that is each
+    process's own memory, so with several workers every limit is multiplied by their number (login lockouts live in
+    the database and hold). `manage.py serve` asks again with its --workers."""
+    if workers <= 1 or settings.REDIS_URL:
+        return []
+    return [
+        Warning(
+            f"{workers} AS workers without REDIS_URL: each counts the token and registration rate limits alone, so "
+            f"every limit is {workers} times what is configured.",
+            hint="Set REDIS_URL to a Redis that every worker reaches, or run one worker.",
+            id="oauth_app.W001",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_rate_limits_shared(app_configs, **kwargs):
+    return shared_limits(workers=settings.AS_WORKERS)
+
+
 from .grants import checks as grants_checks  # noqa: E402, F401  (machine and enterprise client settings)

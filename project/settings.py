@@ -53,6 +53,8 @@ if _issuer.scheme not in {"http", "https"} or not _issuer.hostname or _issuer.pa
 _bind = env_str("OAUTH_BIND", "")
 AS_BIND_HOST, _, _bind_port = _bind.rpartition(":") if _bind else (_issuer.hostname, ":", "")
 AS_BIND_PORT = int(_bind_port or _issuer.port or (443 if _issuer.scheme == "https" else 80))
+# Worker processes of `manage.py serve` (and so of `make run`); its --workers overrides it.
+AS_WORKERS = env_int("OAUTH_WORKERS", 1)
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
@@ -343,7 +345,7 @@ CACHES = {
 }
 if not REDIS_URL:
     # django-ratelimit wants a cache shared by all workers. One process (`make run`) has that in memory;
-    # several workers need REDIS_URL, and oauth_app.W001 says so outside DEBUG.
+    # several workers need REDIS_URL, and oauth_app.W001 says so (oauth_app/checks.py, and `manage.py serve`).
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Login throttling (django-axes): 5 failures lock that username, and separately that IP, for 15 minutes.

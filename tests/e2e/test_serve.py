@@ -172,3 +172,21 @@ def test_login_consent_and_a_metadata_document_client_under_serve(tmp_path):
                 process.wait(timeout=20)
     finally:
         documents.close()
+
+
+@pytest.mark.parametrize(("redis_url", "warned"), [("", True), ("redis://127.0.0.1:6379/0", False)])
+def test_serve_warns_when_each_worker_would_count_the_rate_limits_alone(tmp_path, redis_url, warned):
+    env = stack_environment(free_port(), free_port(), f"sqlite:///{tmp_path / 'db.sqlite3'}", REDIS_URL=redis_url)
+    env.pop("OAUTH_WORKERS", None)  # the system checks see one worker; --workers asks for two
+    command = [sys.executable, "manage.py", "serve", "--workers", "2", "--threads", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = ""
+        while "Authorization server on" not in output:  # the warning comes before the server starts
+            line = process.stdout.readline()
+            assert line, output
+            output += line
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert ("(oauth_app.W001) 2 AS workers without REDIS_URL" in output) is warned, output

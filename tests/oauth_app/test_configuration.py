@@ -1,7 +1,7 @@
 import pytest
 from django.conf import settings
 
-from oauth_app.checks import check_issuer_is_https
+from oauth_app.checks import check_issuer_is_https, check_rate_limits_shared
 from oauth_app.resource_uri import canonical_resource_uri
 
 
@@ -37,6 +37,21 @@ def test_https_or_loopback_issuer_passes(settings, issuer):
     settings.OAUTH_ISSUER = issuer
 
     assert check_issuer_is_https(None) == []
+
+
+@pytest.mark.parametrize(
+    ("workers", "redis_url", "ids"),
+    [
+        (2, "", ["oauth_app.W001"]),  # each worker would count the rate limits alone
+        (2, "redis://127.0.0.1:6379/0", []),
+        (1, "", []),
+    ],
+)
+def test_several_workers_without_a_shared_cache_are_warned_of(settings, workers, redis_url, ids):
+    settings.AS_WORKERS = workers
+    settings.REDIS_URL = redis_url
+
+    assert [warning.id for warning in check_rate_limits_shared(None)] == ids
 
 
 def test_rfc9700_settings_are_on():

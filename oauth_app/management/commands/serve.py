@@ -7,10 +7,10 @@ AS under both, side by side, and docs/benchmarks.md gives the figures. granian l
 delay on keep-alive connections) and keeps HTTP/1.1 connections alive, as the resource servers' pooled clients need.
 """
 
-import os
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from ... import checks
 
 
 def bind_address(value: str) -> tuple[str, int]:
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("OAUTH_WORKERS") or 1),
+            default=settings.AS_WORKERS,
             help="worker processes, about one per core (default: OAUTH_WORKERS, else 1); more than one needs "
             "PostgreSQL and REDIS_URL for shared rate limits",
         )
@@ -50,6 +50,9 @@ class Command(BaseCommand):
 
         if workers < 1 or threads < 1:
             raise CommandError("--workers and --threads must be at least 1")
+        if workers != settings.AS_WORKERS:  # the system checks looked at OAUTH_WORKERS; look at what will run
+            for warning in checks.shared_limits(workers=workers):
+                self.stderr.write(str(warning))
         host, port = bind_address(bind)
         module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
         self.stdout.write(
