@@ -254,8 +254,6 @@ def start_peer(cluster: Cluster, database_url: str, prefix: str) -> None:
         str(workers),
         "--blocking-threads",
         "4",
-        "--backpressure",
-        "4",
         "--blocking-threads-idle-timeout",
         "600",
         "--http",
