@@ -68,13 +68,17 @@ def fast_user_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Rate-limit counters live in the cache, introspection clients in this process: each test starts with none."""
+    """Rate-limit counters live in the cache, introspection clients and the token endpoint's resources in this
+    process: each test starts with none."""
     from django.core.cache import cache
 
     from oauth_app.introspection import forget_clients
+    from oauth_app.selectors import forget_resources
 
     cache.clear()
     forget_clients()
+    forget_resources()
     yield
     cache.clear()
     forget_clients()
+    forget_resources()

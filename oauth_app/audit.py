@@ -7,7 +7,7 @@ django-oauth-toolkit's code paths or in signal receivers still carry the IP addr
 import logging
 from contextvars import ContextVar
 
-from . import selectors
+from . import prepared, selectors
 from .models import AuditEvent
 
 Kind = AuditEvent.Kind
@@ -47,7 +47,7 @@ def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", 
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
-    event = AuditEvent.objects.create(
+    event = AuditEvent(
         kind=kind,
         actor=actor,
         actor_name=actor_name or (actor.get_username() if actor is not None else ""),
@@ -57,6 +57,7 @@ def record(kind: str, *, actor=None, actor_name: str = "", client_id: str = "", 
         user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
         detail={key: storable(value) if isinstance(value, str) else value for key, value in detail.items()},
     )
+    prepared.insert(event)
     fields = {"event": kind, "actor": event.actor_name, "client_id": event.client_id, "resource": event.resource}
     fields["request_id"] = getattr(request, "request_id", None)
     log.info("security event", extra={"fields": {**fields, "ip": event.ip, **detail}})

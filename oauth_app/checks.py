@@ -44,7 +44,7 @@ def check_introspection_client_cache(app_configs, **kwargs):
         return [
             Warning(
                 f"OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS is {seconds}: a rotated resource server secret or a "
-                "disabled client keeps introspecting that long.",
+                "disabled client keeps introspecting that long, and a deleted resource keeps getting tokens.",
                 hint="Keep it at a few seconds (default 5); it saves one query per introspection, not more.",
                 id="oauth_app.W002",
             )
@@ -53,9 +53,9 @@ def check_introspection_client_cache(app_configs, **kwargs):
 
 
 def shared_limits(*, workers: int) -> list:
-    """django-ratelimit counts token and registration requests in the default cache. Without REDIS_URL that is each
-    process's own memory, so with several workers every limit is multiplied by their number (login lockouts live in
-    the database and hold). `manage.py serve` asks again with its --workers."""
+    """The rate limits (oauth_app/throttling.py) count token and registration requests in the default cache. Without
+    REDIS_URL that is each process's own memory, so with several workers every limit is multiplied by their number
+    (login lockouts live in the database and hold). `manage.py serve` asks again with its --workers."""
     if workers <= 1 or settings.REDIS_URL:
         return []
     return [

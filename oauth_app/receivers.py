@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from oauth2_provider.models import get_application_model
 
-from . import audit, introspection
+from . import audit, introspection, selectors
 from .models import DisabledClient, ProtectedResource
 
 
@@ -33,6 +33,8 @@ def client_registered(sender, instance, created, **kwargs):
 @receiver([post_save, post_delete], sender=DisabledClient)
 @receiver([post_save, post_delete], sender=ProtectedResource)
 def introspection_clients_changed(sender, **kwargs):
-    # A secret rotated, a client disabled or a resource moved in this process counts here at once; other
-    # processes see it when their cached entry expires (OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS).
+    # A secret rotated, a client disabled or a resource moved, renamed or deleted in this process counts here at once;
+    # other processes see it when their cached entry expires (OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS).
     introspection.forget_clients()
+    if sender is ProtectedResource:
+        selectors.forget_resources()

@@ -1,6 +1,8 @@
 """Reads: resources, clients and tokens, each query in one place."""
 
 import hashlib
+import threading
+import time
 
 from django.conf import settings
 from oauth2_provider.models import get_application_model, get_grant_model, get_refresh_token_model
@@ -35,20 +37,55 @@ def resource_get(*, uri: str) -> ProtectedResource | None:
     return found[0] if found else None
 
 
-def resources_resolve(*, uris: list[str]) -> list[ProtectedResource]:
-    """The registered resources a request names, or the default one when it names none.
+# The token endpoint's copy of each resource it found, per process: URI as asked -> (monotonic expiry, resource).
+# Every token request names its audience, and resources change only when staff register, edit or delete one. Only
+# resources found are kept, so one registered in another process is usable at once; one deleted or renamed there is
+# seen within INTROSPECTION_CLIENT_CACHE_SECONDS (5 s), the window introspection already gives a resource moved to
+# another client (and a token issued in that window for a deleted resource is refused at introspection: no resource
+# server's client covers it). Changes made in this process count at once (receivers.py). Instances are shared
+# between threads: read, never modified.
+_recent_resources: dict[str, tuple[float, ProtectedResource]] = {}
+_recent_resources_lock = threading.Lock()
+MAX_RECENT_RESOURCES = 256
+
+
+def forget_resources() -> None:
+    with _recent_resources_lock:
+        _recent_resources.clear()
+
+
+def resource_recent(*, uri: str) -> ProtectedResource | None:
+    """resource_get(), answered from this process's copy of the last few seconds (above): the token endpoint's read."""
+    now = time.monotonic()
+    cached = _recent_resources.get(uri)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    resource = resource_get(uri=uri)
+    window = settings.MCP_AUTH["INTROSPECTION_CLIENT_CACHE_SECONDS"]
+    if resource is not None and window > 0:
+        with _recent_resources_lock:
+            if len(_recent_resources) >= MAX_RECENT_RESOURCES:
+                _recent_resources.clear()
+            _recent_resources[uri] = (now + window, resource)
+    return resource
+
+
+def resources_resolve(*, uris: list[str], recent: bool = False) -> list[ProtectedResource]:
+    """The registered resources a request names, or the default one when it names none; with `recent`, read through
+    resource_recent() (the token endpoint).
 
     Raises UnknownResource for any URI that is not registered, and when no default is registered either:
     the AS never issues a token without an audience.
     """
+    read = resource_recent if recent else resource_get
     if not uris:
-        default = resource_default()
+        default = read(uri=settings.MCP_AUTH["DEFAULT_RESOURCE"])
         if default is None:
             raise UnknownResource("no resource was requested and no default resource is registered")
         return [default]
     resolved = []
     for uri in uris:
-        resource = resource_get(uri=uri)
+        resource = read(uri=uri)
         if resource is None:
             raise UnknownResource(f"the resource {uri!r} is not served by this authorization server")
         resolved.append(resource)

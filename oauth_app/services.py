@@ -19,7 +19,7 @@ from oauth2_provider.models import (
     set_token_value,
 )
 
-from . import audit, selectors
+from . import audit, prepared, selectors
 from .models import (
     AuditEvent,
     ClientRegistration,
@@ -265,9 +265,10 @@ def authorization_code_redeemed(*, code: str, access_token: str, token_family=No
         _redeemed_codes_next_prune = now + REDEEMED_CODES_PRUNE_EVERY
         lifetime = max(settings.REFRESH_TOKEN_LIFETIME, settings.ACCESS_TOKEN_LIFETIME)
         RedeemedAuthorizationCode.objects.filter(redeemed_at__lt=timezone.now() - timedelta(seconds=lifetime)).delete()
-    RedeemedAuthorizationCode.objects.create(
+    record = RedeemedAuthorizationCode(
         code_checksum=checksum(code), token_family=token_family, access_token_checksum=checksum(access_token)
     )
+    prepared.insert(record)
 
 
 def token_issued(

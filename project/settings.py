@@ -255,6 +255,8 @@ OAUTH2_PROVIDER = {
     # Refresh tokens rotate on every use; replaying a rotated one revokes the whole family (RFC 9700 §4.14.2).
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ACCESS_TOKEN_GENERATOR": "oauth_app.generators.token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oauth_app.generators.token_generator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
     "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_LIFETIME,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
@@ -314,7 +316,8 @@ MCP_AUTH = {
     "REFRESH_REQUIRES_OFFLINE_ACCESS": env_bool("OAUTH_REFRESH_REQUIRES_OFFLINE_ACCESS", False),
     # Introspection keeps a resource server's authenticated client and its resource URIs in process for this many
     # seconds, keyed by client id and a hash of the presented secret: a rotated secret or a disabled client stops
-    # working within this window (0: checked against the database on every call). oauth_app.W002 above 60.
+    # working within this window (0: checked against the database on every call). The token endpoint keeps each
+    # protected resource as long (selectors.resource_recent): a deleted one gets no tokens after it. W002 above 60.
     "INTROSPECTION_CLIENT_CACHE_SECONDS": env_int("OAUTH_INTROSPECTION_CLIENT_CACHE_SECONDS", 5),
     # Server-Timing on every response (db and app durations): for `make bench`'s breakdown of the full flow.
     "SERVER_TIMING": env_bool("OAUTH_SERVER_TIMING", False),
@@ -343,10 +346,6 @@ CACHES = {
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mcp-auth"),  # keeps deployments sharing one Redis apart
     }
 }
-if not REDIS_URL:
-    # django-ratelimit wants a cache shared by all workers. One process (`make run`) has that in memory;
-    # several workers need REDIS_URL, and oauth_app.W001 says so (oauth_app/checks.py, and `manage.py serve`).
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Login throttling (django-axes): 5 failures lock that username, and separately that IP, for 15 minutes.
 AXES_FAILURE_LIMIT = env_int("OAUTH_LOGIN_FAILURE_LIMIT", 5)

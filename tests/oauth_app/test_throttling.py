@@ -93,3 +93,42 @@ def test_the_redis_cache_increments_in_one_round_trip_with_djangos_answers(redis
     with pytest.raises(ValueError):
         redis_cache.incr("never-set")  # as Django's: a missing key is an error, and is not created
     assert redis_cache.get("never-set") is None
+
+
+def redis_commands(client) -> dict[str, int]:
+    """How many times the Redis server has run each command so far (INFO commandstats)."""
+    return {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()}
+
+
+@needs_redis
+def test_a_counted_token_request_costs_one_redis_round_trip(client, settings, public_client, redis_cache):
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "TOKEN_RATE": "100/m"}
+    data = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": public_client.client_id}
+    redis = redis_cache._cache.get_client(write=True)
+    assert client.post("/token/", data).status_code == 400  # the window's first request creates its counter
+
+    before = redis_commands(redis)
+    statuses = [client.post("/token/", data).status_code for _ in range(5)]
+    after = redis_commands(redis)
+    ran = {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
+
+    assert statuses == [400] * 5
+    # One EVALSHA per request (project/cache.py's incr: its EXISTS and INCRBY run inside Redis); the INFO is the
+    # first redis_commands(). django-ratelimit sent a SET NX, then the same EVALSHA.
+    assert ran == {"evalsha": 5, "exists": 5, "incrby": 5, "info": 1}
+    [key] = redis.keys(f"{redis_cache.key_prefix}:*ratelimit:token:*")
+    assert int(redis.get(key)) == 6
+    assert 0 < redis.ttl(key) <= 61  # gone with its window
+
+
+@needs_redis
+def test_a_window_that_ends_starts_a_new_count(client, settings, public_client, redis_cache):
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "TOKEN_RATE": "2/m"}
+    data = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": public_client.client_id}
+    redis = redis_cache._cache.get_client(write=True)
+    assert [client.post("/token/", data).status_code for _ in range(3)] == [400, 400, 429]
+
+    [key] = redis.keys(f"{redis_cache.key_prefix}:*ratelimit:token:*")
+    redis.delete(key)  # what its expiry does when the window ends
+
+    assert [client.post("/token/", data).status_code for _ in range(3)] == [400, 400, 429]

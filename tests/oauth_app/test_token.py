@@ -1,5 +1,7 @@
 import base64
 import hashlib
+import secrets
+import time
 from datetime import timedelta
 
 import pytest
@@ -201,16 +203,19 @@ def work(sql: list[str]) -> list[str]:
 
 
 def test_a_code_exchange_reads_the_grant_once_and_writes_in_one_transaction(browser, client, public_client, pkce):
-    code = obtain_code(browser, public_client.client_id, pkce)
+    first, code = (obtain_code(browser, public_client.client_id, pkce) for _ in range(2))
     client.logout()
+    assert exchange_code(client, public_client.client_id, first, pkce).status_code == 200  # reads the resource
 
     with CaptureQueriesContext(connection) as captured:
         assert exchange_code(client, public_client.client_id, code, pkce).status_code == 200
 
     sql = statements(captured)
-    # 22 before: the grant read 4 times, the client checked twice, the disabled mark in a query of its own, ...
-    assert len(work(sql)) == 10, "\n".join(sql)
+    # 22 before: the grant read 4 times, the client checked twice, the disabled mark in a query of its own, the
+    # resource on every request, ...
+    assert len(work(sql)) == 9, "\n".join(sql)
     assert sum('FROM "oauth2_provider_grant"' in q and q.startswith("SELECT") for q in sql) == 1
+    assert not any('FROM "oauth_app_protectedresource"' in q for q in sql)  # seen a moment ago in this process
     assert sum('"oauth_app_disabledclient"' in q for q in sql) == 1  # read with the client
     assert writes_in_one_block(sql)  # tokens, the code's deletion, the redemption record, audit event, last use
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.TOKEN_ISSUED, client_id=public_client.client_id).exists()
@@ -222,8 +227,8 @@ def test_a_refresh_checks_the_client_once_and_writes_in_one_transaction(client, 
 
     sql = statements(captured)
     # 24 before, 19 with DOT's rotation: the token read again under lock twice, its access token deleted through
-    # Django's collector (a read, an UPDATE, the DELETE), every column saved, in a savepoint.
-    assert len(work(sql)) == 9, "\n".join(sql)
+    # Django's collector (a read, an UPDATE, the DELETE), every column saved, in a savepoint; the resource read.
+    assert len(work(sql)) == 8, "\n".join(sql)
     assert sum('"oauth_app_disabledclient"' in q for q in sql) == 1  # read with the client
     assert not any(
         q.startswith('SELECT "oauth2_provider_accesstoken"') and "token_checksum" in q.split("WHERE")[-1] for q in sql
@@ -357,3 +362,116 @@ def test_frequent_tokens_write_a_clients_use_once_a_minute(
     _, third = consent_writes(refresh_token)
     assert len(third) == 1 and Consent.objects.get().last_used > written
     assert not any("oauth_app_clientregistration" in q for q in first + second + third)  # a refresh is no first use
+
+
+# --- The new tokens' rows, and their values --------------------------------------------------------------------
+
+
+def test_the_validator_writes_the_token_rows_dots_own_methods_write(user, public_client):
+    """MCPOAuth2Validator writes the new tokens with prepared.insert() in its own copy of DOT's two methods; for the
+    same request, every column but the key and the token value matches what DOT's methods write, so a DOT upgrade
+    that adds or fills a column fails here."""
+    from oauth2_provider.oauth2_validators import OAuth2Validator
+    from oauthlib.common import Request
+
+    from oauth_app.validator import MCPOAuth2Validator
+
+    def rows(validator, family_from=None):
+        request = Request("https://as.example/token/")
+        request.user, request.client, request.resource = user, public_client, [settings.MCP_SERVER_URL]
+        expires = timezone.now().replace(microsecond=0) + timedelta(hours=1)
+        token = {"scope": "mcp notes:write", "access_token": secrets.token_urlsafe(32)}
+        access = validator._create_access_token(expires, request, token, source_refresh_token=family_from)
+        refresh_token = validator._create_refresh_token(request, secrets.token_urlsafe(32), access, family_from)
+        return access, refresh_token
+
+    def columns(instance, *, skip):
+        fresh = type(instance).objects.get(pk=instance.pk)  # what the database holds
+        return {f.attname: getattr(fresh, f.attname) for f in fresh._meta.concrete_fields if f.name not in skip}
+
+    dots_access, dots_refresh = rows(OAuth2Validator())
+    ours_access, ours_refresh = rows(MCPOAuth2Validator())
+    skip = {"id", "token", "token_checksum", "created", "updated", "source_refresh_token"}
+    assert columns(ours_access, skip=skip) == columns(dots_access, skip=skip)
+    assert columns(ours_refresh, skip={*skip, "access_token", "token_family"}) == columns(
+        dots_refresh, skip={*skip, "access_token", "token_family"}
+    )
+    # The links and checksums each wrote are its own, and right.
+    assert get_refresh_token_model().objects.get(pk=ours_refresh.pk).access_token_id == ours_access.pk
+    for instance in (ours_access, ours_refresh):
+        stored = type(instance).objects.get(pk=instance.pk)
+        assert stored.token_checksum == instance.token_checksum and len(stored.token_checksum) == 64
+        assert stored.token == ""  # RFC 9700 storage: the checksum only
+    # A rotation keeps the family and links the new access token to the refresh token it came from.
+    dots_next, dots_next_refresh = rows(OAuth2Validator(), family_from=dots_refresh)
+    ours_next, ours_next_refresh = rows(MCPOAuth2Validator(), family_from=ours_refresh)
+    assert ours_next_refresh.token_family == ours_refresh.token_family
+    assert dots_next_refresh.token_family == dots_refresh.token_family
+    assert get_access_token_model().objects.get(pk=ours_next.pk).source_refresh_token_id == ours_refresh.pk
+
+
+def test_tokens_are_256_random_bits_each(tokens, client, public_client):
+    refreshed = refresh(client, public_client.client_id, tokens["refresh_token"]).json()
+    values = [tokens["access_token"], tokens["refresh_token"], refreshed["access_token"], refreshed["refresh_token"]]
+
+    assert len(set(values)) == 4
+    for value in values:  # base64url of 32 bytes: RFC 6750's b64token syntax
+        assert len(base64.urlsafe_b64decode(value + "=")) == 32 and value.isascii()
+
+
+# --- The token endpoint's copy of the resources --------------------------------------------------------------------
+
+
+def resource_deleted_behind_this_process(uri: str) -> None:
+    """The admin or `manage.py` deleting a resource in another process: a raw DELETE, whose signals this process
+    never hears."""
+    from oauth_app.models import ProtectedResource
+
+    resource = ProtectedResource.objects.get(uri=uri)
+    with connection.cursor() as cursor:  # what the admin's delete cascades to, then the resource
+        cursor.execute(f"DELETE FROM {Consent._meta.db_table} WHERE resource_id = %s", [resource.pk])  # noqa: S608
+        cursor.execute(f"DELETE FROM {ProtectedResource._meta.db_table} WHERE id = %s", [resource.pk])  # noqa: S608
+
+
+def test_a_resource_deleted_elsewhere_gets_no_tokens_after_the_cache_window(
+    browser, client, public_client, pkce, settings
+):
+    from oauth_app.services import resource_register
+
+    settings.MCP_AUTH = {**settings.MCP_AUTH, "INTROSPECTION_CLIENT_CACHE_SECONDS": 1}
+    other = resource_register(uri="https://other.example/mcp", name="Other", scopes={"mcp": "x"})
+    codes = [obtain_code(browser, public_client.client_id, pkce, resource=other.uri) for _ in range(3)]
+    assert exchange_code(client, public_client.client_id, codes[0], pkce, resource=other.uri).status_code == 200
+
+    resource_deleted_behind_this_process(other.uri)
+    within = exchange_code(client, public_client.client_id, codes[1], pkce, resource=other.uri)
+    time.sleep(1.05)
+    after = exchange_code(client, public_client.client_id, codes[2], pkce, resource=other.uri)
+
+    assert within.status_code == 200  # the documented window: it was read from the database < 1 s ago
+    assert after.status_code == 400 and after.json()["error"] == "invalid_target"
+
+
+def test_a_resource_deleted_in_this_process_gets_no_tokens_at_once(browser, client, public_client, pkce):
+    from oauth_app.models import ProtectedResource
+    from oauth_app.services import resource_register
+
+    other = resource_register(uri="https://other.example/mcp", name="Other", scopes={"mcp": "x"})
+    codes = [obtain_code(browser, public_client.client_id, pkce, resource=other.uri) for _ in range(2)]
+    assert exchange_code(client, public_client.client_id, codes[0], pkce, resource=other.uri).status_code == 200
+
+    ProtectedResource.objects.get(pk=other.pk).delete()  # the admin's delete, in this process
+    refused = exchange_code(client, public_client.client_id, codes[1], pkce, resource=other.uri)
+
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_target"
+
+
+def test_a_resource_renamed_in_this_process_is_named_so_in_the_next_event(client, tokens, public_client):
+    from oauth_app.models import ProtectedResource
+
+    resource = ProtectedResource.objects.get(uri=settings.MCP_SERVER_URL)
+    resource.name = "Renamed server"
+    resource.save()
+
+    assert refresh(client, public_client.client_id, tokens["refresh_token"]).status_code == 200
+    assert AuditEvent.objects.get(kind=AuditEvent.Kind.TOKEN_REFRESHED).detail["resource_name"] == "Renamed server"
