@@ -9,6 +9,7 @@ trips on each token request (a twentieth of a code exchange's CPU), with the sam
 
 import re
 import time
+import zlib
 
 from django.core.cache import cache
 
@@ -33,10 +34,12 @@ def retry_after(request, *, group: str, rate: str) -> int | None:
     """Counts this request against its client IP's budget for `group`. When it is over `rate`, the seconds to wait:
     the whole window, the longest it may take (RFC 6585 §4 Retry-After); else None."""
     limit, period = parse_rate(rate)
-    now = time.time()
-    window = int(now // period)
-    key = f"ratelimit:{group}:{rate}:{window}:{client_ip(request)}"
-    if _increment(key, expires_in=period - int(now % period) + 1) > limit:
+    ip = client_ip(request)
+    # Each client's windows start at a second of their own (as django-ratelimit's did), so the counters of every
+    # client do not all run out at the same moment.
+    window, elapsed = divmod(int(time.time()) - zlib.crc32(ip.encode()) % period, period)
+    key = f"ratelimit:{group}:{rate}:{window}:{ip}"
+    if _increment(key, expires_in=period - elapsed + 1) > limit:
         return period
     return None
 

@@ -382,7 +382,9 @@ def test_the_validator_writes_the_token_rows_dots_own_methods_write(user, public
         expires = timezone.now().replace(microsecond=0) + timedelta(hours=1)
         token = {"scope": "mcp notes:write", "access_token": secrets.token_urlsafe(32)}
         access = validator._create_access_token(expires, request, token, source_refresh_token=family_from)
-        refresh_token = validator._create_refresh_token(request, secrets.token_urlsafe(32), access, family_from)
+        refresh_value = secrets.token_urlsafe(32)
+        refresh_token = validator._create_refresh_token(request, refresh_value, access, family_from)
+        access.raw, refresh_token.raw = token["access_token"], refresh_value
         return access, refresh_token
 
     def columns(instance, *, skip):
@@ -400,7 +402,7 @@ def test_the_validator_writes_the_token_rows_dots_own_methods_write(user, public
     assert get_refresh_token_model().objects.get(pk=ours_refresh.pk).access_token_id == ours_access.pk
     for instance in (ours_access, ours_refresh):
         stored = type(instance).objects.get(pk=instance.pk)
-        assert stored.token_checksum == instance.token_checksum and len(stored.token_checksum) == 64
+        assert stored.token_checksum == instance.token_checksum == hashlib.sha256(instance.raw.encode()).hexdigest()
         assert stored.token == ""  # RFC 9700 storage: the checksum only
     # A rotation keeps the family and links the new access token to the refresh token it came from.
     dots_next, dots_next_refresh = rows(OAuth2Validator(), family_from=dots_refresh)
