@@ -6,8 +6,6 @@ client is cached (README, *Performance and production serving*; docs/benchmarks.
 """
 
 import hashlib
-import threading
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +16,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from .models import ProtectedResource
 from .prepared import PreparedQuery
+from .recent import Recent
 
 
 @dataclass(frozen=True)
@@ -28,35 +27,26 @@ class IntrospectionClient:
     resource_uris: frozenset[str]
 
 
-# (client_id, SHA-256 of the presented secret) -> (monotonic expiry, client). Only successful authentications are
-# stored, so a wrong secret always reaches the database and its hash check; a rotated secret, a disabled client or
-# a resource moved to another client is seen within INTROSPECTION_CLIENT_CACHE_SECONDS. Per process, bounded.
-_clients: dict[tuple[str, str], tuple[float, IntrospectionClient]] = {}
-_clients_lock = threading.Lock()
-MAX_CACHED_CLIENTS = 256
+# (client_id, SHA-256 of the presented secret) -> client. Only successful authentications are kept, so a wrong
+# secret always reaches the database and its hash check; a rotated secret, a disabled client or a resource moved to
+# another client is seen within INTROSPECTION_CLIENT_CACHE_SECONDS.
+_clients = Recent()
 
 
 def forget_clients() -> None:
     """Drop every cached client of this process (receivers.py calls it when clients or resources change here)."""
-    with _clients_lock:
-        _clients.clear()
+    _clients.forget()
 
 
 def client_authenticate(*, client_id: str, secret: str) -> IntrospectionClient | None:
     """The introspection client `client_id` if `secret` is its secret, it is not disabled and it introspects for at
     least one resource (RFC 7662 §2.1: the endpoint requires authorization); else None."""
-    window = settings.MCP_AUTH["INTROSPECTION_CLIENT_CACHE_SECONDS"]
     key = (client_id, hashlib.sha256(secret.encode()).hexdigest())
-    now = time.monotonic()
-    cached = _clients.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    client = _client_from_database(client_id=client_id, secret=secret)
-    if client is not None and window > 0:
-        with _clients_lock:
-            if len(_clients) >= MAX_CACHED_CLIENTS:
-                _clients.clear()
-            _clients[key] = (now + window, client)
+    client = _clients.get(key)
+    if client is None:
+        client = _client_from_database(client_id=client_id, secret=secret)
+        if client is not None:
+            _clients.keep(key, client, seconds=settings.MCP_AUTH["INTROSPECTION_CLIENT_CACHE_SECONDS"])
     return client
 
 

@@ -1,14 +1,13 @@
 """Reads: resources, clients and tokens, each query in one place."""
 
 import hashlib
-import threading
-import time
 
 from django.conf import settings
 from oauth2_provider.models import get_application_model, get_grant_model, get_refresh_token_model
 
 from .models import ProtectedResource
 from .prepared import PreparedQuery
+from .recent import Recent
 from .resource_uri import canonical_resource_uri
 
 
@@ -37,36 +36,27 @@ def resource_get(*, uri: str) -> ProtectedResource | None:
     return found[0] if found else None
 
 
-# The token endpoint's copy of each resource it found, per process: URI as asked -> (monotonic expiry, resource).
-# Every token request names its audience, and resources change only when staff register, edit or delete one. Only
-# resources found are kept, so one registered in another process is usable at once; one deleted or renamed there is
-# seen within INTROSPECTION_CLIENT_CACHE_SECONDS (5 s), the window introspection already gives a resource moved to
-# another client (and a token issued in that window for a deleted resource is refused at introspection: no resource
-# server's client covers it). Changes made in this process count at once (receivers.py). Instances are shared
-# between threads: read, never modified.
-_recent_resources: dict[str, tuple[float, ProtectedResource]] = {}
-_recent_resources_lock = threading.Lock()
-MAX_RECENT_RESOURCES = 256
+# The token endpoint's copy of each resource it found, per process, by URI as asked. Every token request names its
+# audience, and resources change only when staff register, edit or delete one. Only resources found are kept, so one
+# registered in another process is usable at once; one deleted or renamed there is seen within
+# INTROSPECTION_CLIENT_CACHE_SECONDS (5 s), the window introspection already gives a resource moved to another
+# client (and a token issued in that window for a deleted resource is refused at introspection: no resource server's
+# client covers it). Changes made in this process count at once (receivers.py). Instances are shared between
+# threads: read, never modified.
+_recent_resources = Recent()
 
 
 def forget_resources() -> None:
-    with _recent_resources_lock:
-        _recent_resources.clear()
+    _recent_resources.forget()
 
 
 def resource_recent(*, uri: str) -> ProtectedResource | None:
     """resource_get(), answered from this process's copy of the last few seconds (above): the token endpoint's read."""
-    now = time.monotonic()
-    cached = _recent_resources.get(uri)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    resource = resource_get(uri=uri)
-    window = settings.MCP_AUTH["INTROSPECTION_CLIENT_CACHE_SECONDS"]
-    if resource is not None and window > 0:
-        with _recent_resources_lock:
-            if len(_recent_resources) >= MAX_RECENT_RESOURCES:
-                _recent_resources.clear()
-            _recent_resources[uri] = (now + window, resource)
+    resource = _recent_resources.get(uri)
+    if resource is None:
+        resource = resource_get(uri=uri)
+        if resource is not None:
+            _recent_resources.keep(uri, resource, seconds=settings.MCP_AUTH["INTROSPECTION_CLIENT_CACHE_SECONDS"])
     return resource
 
 
